@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Everything an embedder includes: the host interface, the PCI function model, the
+ * ACRN-compatible virtio API and its transport helpers, and the driver peer. */
+#ifndef VDEV_VDEV_H
+#define VDEV_VDEV_H
+
+#include "vdev/host.h"
+#include "vdev/pci.h"
+#include "vdev/virtio.h"
+#include "vdev/virtio_pci.h"
+#include "vdev/driver.h"
+
+#endif /* VDEV_VDEV_H */

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Small helpers every library file may use. */
+#ifndef VDEV_SRC_CORE_COMMON_H
+#define VDEV_SRC_CORE_COMMON_H
+
+#include <endian.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Symbols are hidden by default (-fvisibility=hidden); the public API is marked. */
+#define VDEV_EXPORT __attribute__((visibility("default")))
+
+#define vdev_likely(x) __builtin_expect(!!(x), 1)
+#define vdev_unlikely(x) __builtin_expect(!!(x), 0)
+
+#define VDEV_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline int vdev_is_pow2(uint64_t v)
+{
+	return v != 0 && (v & (v - 1)) == 0;
+}
+
+/* Little-endian loads and stores of guest-visible fields, from unaligned buffers. */
+static inline uint16_t vdev_ld16(const void *p)
+{
+	uint16_t v;
+	memcpy(&v, p, sizeof(v));
+	return le16toh(v);
+}
+static inline uint32_t vdev_ld32(const void *p)
+{
+	uint32_t v;
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+static inline uint64_t vdev_ld64(const void *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
+}
+static inline void vdev_st16(void *p, uint16_t v)
+{
+	v = htole16(v);
+	memcpy(p, &v, sizeof(v));
+}
+static inline void vdev_st32(void *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, sizeof(v));
+}
+static inline void vdev_st64(void *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+/* Read `width` (1, 2, 4 or 8) little-endian bytes at p / store the low bytes of v. */
+static inline uint64_t vdev_ld_width(const void *p, int width)
+{
+	switch (width) {
+	case 1: return *(const uint8_t *)p;
+	case 2: return vdev_ld16(p);
+	case 4: return vdev_ld32(p);
+	default: return vdev_ld64(p);
+	}
+}
+static inline void vdev_st_width(void *p, int width, uint64_t v)
+{
+	switch (width) {
+	case 1: *(uint8_t *)p = (uint8_t)v; break;
+	case 2: vdev_st16(p, (uint16_t)v); break;
+	case 4: vdev_st32(p, (uint32_t)v); break;
+	default: vdev_st64(p, v); break;
+	}
+}
+
+#endif

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * What the core offers its transports, and what a transport must offer the core.
+ * The core owns device status, features, queues and ring memory; a transport owns
+ * register layouts and interrupt delivery and calls in here.
+ */
+#ifndef VDEV_SRC_CORE_VIRTIO_INTERNAL_H
+#define VDEV_SRC_CORE_VIRTIO_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vdev/virtio.h"
+
+/* Implemented by a transport (virtio-pci today). */
+struct vdev_transport {
+	/*
+	 * Raise an interrupt: `vector` is the MSI-X vector to use when MSI-X is on
+	 * (VIRTIO_MSI_NO_VECTOR: none), `isr_bit` what to latch in the ISR otherwise.
+	 */
+	void (*raise)(struct virtio_base *base, uint16_t vector, uint8_t isr_bit);
+	/* Drop the ISR-driven line (after the ISR was read or cleared by a reset). */
+	void (*lower)(struct virtio_base *base);
+	/* A queue's notify register became live (add) or went away. May be NULL. */
+	void (*notify_region)(struct virtio_base *base, int q, bool add);
+	/* A log line with the device's name. */
+	struct vmctx *(*vmctx)(const struct virtio_base *base);
+	const char *(*name)(const struct virtio_base *base);
+};
+
+/* Bind softc, ops and queues (the transport-independent half of virtio_linkup()). */
+void vdev_virtio_base_init(struct virtio_base *base, const struct virtio_ops *vops,
+			   void *softc, struct virtio_vq_info *queues,
+			   const struct vdev_transport *transport);
+
+/* ---- device status and features (virtio_base.c) ---- */
+
+/* A status write from the driver; `legacy` when it came through the legacy registers. */
+void vdev_virtio_write_status(struct virtio_base *base, uint8_t val, bool legacy);
+/* Features offered through one interface (legacy: the low 32 bits only). */
+uint64_t vdev_virtio_offered(const struct virtio_base *base, bool legacy);
+/* Modern driver-feature write of one 32-bit half (`sel` 0 or 1; others ignored). */
+void vdev_virtio_write_driver_features(struct virtio_base *base, uint32_t sel, uint32_t val);
+/* Legacy guest-features write: negotiated at once (legacy has no FEATURES_OK). */
+void vdev_virtio_write_legacy_features(struct virtio_base *base, uint32_t val);
+/* ISR read: returns the bits and clears them, dropping INTx. */
+uint8_t vdev_virtio_read_isr(struct virtio_base *base);
+/* Device-config access: width 1, 2, 4 or 8, bounds-checked against cfgsize. */
+uint64_t vdev_virtio_cfg_read(struct virtio_base *base, uint64_t off, int width);
+void vdev_virtio_cfg_write(struct virtio_base *base, uint64_t off, int width, uint64_t val);
+/* A guest kick for queue q (also the host's ioeventfd path). 0 or -EINVAL (ignored). */
+int vdev_virtio_notify(struct virtio_base *base, uint32_t q);
+/* Lock / unlock the device mutex when there is one. */
+void vdev_virtio_lock(struct virtio_base *base);
+void vdev_virtio_unlock(struct virtio_base *base);
+/* Count and log a refused register access. */
+void vdev_virtio_bad_access(struct virtio_base *base, const char *what, uint64_t off, int width);
+/* Queue `q` if it exists, else NULL (queue_select may hold anything up to 0xFFFF). */
+struct virtio_vq_info *vdev_virtio_queue(struct virtio_base *base, uint32_t q);
+/* True once DRIVER_OK is set (queue geometry is then frozen). */
+bool vdev_virtio_driver_ready(const struct virtio_base *base);
+
+/* ---- queue geometry (virtqueue_setup.c) ---- */
+
+/*
+ * Validate and map a split ring of `size` entries at the given addresses, as a modern
+ * queue_enable or a legacy PFN write asks. Returns 0, or a negative errno with the
+ * queue left disabled (the caller breaks the device and logs).
+ */
+int vdev_vq_map(struct virtio_vq_info *vq, uint16_t size, uint64_t desc, uint64_t avail,
+		uint64_t used);
+/* Forget a queue's geometry and in-flight tracking (device reset). */
+void vdev_vq_unmap(struct virtio_vq_info *vq);
+/* Mark a queue broken for `why` and latch DEVICE_NEEDS_RESET. */
+void vdev_vq_break(struct virtio_vq_info *vq, const char *why);
+
+/* Logging helpers for core files. */
+void vdev_base_log(const struct virtio_base *base, enum vdev_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif
