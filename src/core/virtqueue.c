@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The split-ring engine: the only code in libvdev that reads or writes ring memory.
+ *
+ * Guest memory is hostile and may change under us, so every descriptor is copied
+ * once into a local before anything is decided from it, every index is checked
+ * before it indexes anything, walks are bounded by the queue size, and the device
+ * keeps its own copy of every index it publishes (HOSTILE.md H14-H31). Any violation
+ * breaks the queue (vdev_vq_break) rather than the process.
+ *
+ * Ring layout (all little-endian):
+ *   avail: flags u16, idx u16, ring[size] u16, used_event u16
+ *   used:  flags u16, idx u16, ring[size] {id u32, len u32}, avail_event u16
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "core/virtio_internal.h"
+#include "core/vmctx.h"
+
+/* Chains whose total length would not fit the 32-bit used length are refused. */
+#define CHAIN_MAX_BYTES 0xFFFFFFFEULL
+
+static inline volatile uint16_t *avail_idx_ptr(struct virtio_vq_info *vq)
+{
+	return &vq->avail->idx;
+}
+
+static inline volatile uint16_t *avail_ring(struct virtio_vq_info *vq)
+{
+	return (volatile uint16_t *)((volatile uint8_t *)vq->avail + 4);
+}
+
+static inline volatile uint16_t *used_event_ptr(struct virtio_vq_info *vq)
+{
+	return avail_ring(vq) + vq->qsize;
+}
+
+static inline volatile uint32_t *used_elem(struct virtio_vq_info *vq, uint16_t slot)
+{
+	return (volatile uint32_t *)((volatile uint8_t *)vq->used + 4 + 8 * (size_t)slot);
+}
+
+static inline volatile uint16_t *avail_event_ptr(struct virtio_vq_info *vq)
+{
+	return (volatile uint16_t *)((volatile uint8_t *)vq->used + 4 + 8 * (size_t)vq->qsize);
+}
+
+static inline uint16_t load_avail_idx(struct virtio_vq_info *vq)
+{
+	/* Acquire: ring entries are read only after the index that published them. */
+	return le16toh(__atomic_load_n((uint16_t *)avail_idx_ptr(vq), __ATOMIC_ACQUIRE));
+}
+
+static inline void store_u16(volatile uint16_t *p, uint16_t v)
+{
+	__atomic_store_n((uint16_t *)p, htole16(v), __ATOMIC_RELAXED);
+}
+
+static inline bool has_feature(const struct virtio_vq_info *vq, uint64_t f)
+{
+	return (vq->base->negotiated_caps & f) != 0;
+}
+
+static uint64_t used_gpa(const struct virtio_vq_info *vq)
+{
+	return vq->gpa_used[0] | ((uint64_t)vq->gpa_used[1] << 32);
+}
+
+/* One chain being turned into iovecs. */
+struct chain_walk {
+	struct virtio_vq_info *vq;
+	struct iovec *iov;
+	uint16_t *flags;
+	int n_iov;
+	int niov;
+	uint64_t total;
+	uint64_t writable;
+	bool seen_write;
+	const char *err;
+};
+
+static int walk_fail(struct chain_walk *w, const char *why)
+{
+	w->err = why;
+	return -1;
+}
+
+/* Copy one descriptor out of guest memory, once, into host byte order. */
+static inline void desc_copy(struct virtio_desc *d, const volatile struct virtio_desc *src)
+{
+	memcpy(d, (const void *)src, sizeof(*d));
+	d->addr = le64toh(d->addr);
+	d->len = le32toh(d->len);
+	d->flags = le16toh(d->flags);
+	d->next = le16toh(d->next);
+}
+
+/* Append the buffer of one (non-indirect) descriptor, translated fragment by fragment. */
+static int add_buffer(struct chain_walk *w, const struct virtio_desc *d)
+{
+	struct vmctx *ctx = w->vq->base->vmctx;
+	bool writable = (d->flags & VRING_DESC_F_WRITE) != 0;
+	enum vdev_dma_dir dir = writable ? VDEV_DMA_WRITE : VDEV_DMA_READ;
+	uint64_t addr = d->addr;
+	uint64_t len = d->len;
+
+	if (writable)
+		w->seen_write = true;
+	else if (w->seen_write)
+		return walk_fail(w, "readable descriptor after a writable one");
+	if (len == 0)
+		return 0;
+	if (addr > UINT64_MAX - len)
+		return walk_fail(w, "buffer wraps the address space");
+	w->total += len;
+	if (w->total > CHAIN_MAX_BYTES)
+		return walk_fail(w, "chain longer than 4 GiB");
+	if (writable)
+		w->writable += len;
+	while (len > 0) {
+		void *hva;
+		uint64_t n;
+
+		if (w->niov == w->n_iov)
+			return walk_fail(w, "chain needs more iovecs than the device offers");
+		if (vdev_ctx_translate(ctx, addr, len, dir, &hva, &n) < 0)
+			return walk_fail(w, "buffer is not guest RAM");
+		w->iov[w->niov].iov_base = hva;
+		w->iov[w->niov].iov_len = n;
+		if (w->flags)
+			w->flags[w->niov] = writable ? VRING_DESC_F_WRITE : 0;
+		w->niov++;
+		if (writable)
+			vdev_ctx_mark_dirty(ctx, addr, n);
+		addr += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Read entry i of an indirect table, whether the table is one mapping or fragments. */
+static int table_entry(struct chain_walk *w, const volatile struct virtio_desc *table,
+		       uint64_t table_gpa, uint32_t i, struct virtio_desc *d)
+{
+	if (table != NULL) {
+		desc_copy(d, &table[i]);
+		return 0;
+	}
+	if (vdev_ctx_read(w->vq->base->vmctx, table_gpa + 16ULL * i, d, sizeof(*d)) < 0)
+		return walk_fail(w, "indirect table is not guest RAM");
+	d->addr = le64toh(d->addr);
+	d->len = le32toh(d->len);
+	d->flags = le16toh(d->flags);
+	d->next = le16toh(d->next);
+	return 0;
+}
+
+static int walk_indirect(struct chain_walk *w, const struct virtio_desc *ind)
+{
+	struct virtio_vq_info *vq = w->vq;
+	const volatile struct virtio_desc *table = NULL;
+	uint32_t n = ind->len / 16;
+	uint32_t i = 0;
+	void *hva;
+	uint64_t contig;
+
+	if (!has_feature(vq, VIRTIO_RING_F_INDIRECT_DESC))
+		return walk_fail(w, "indirect descriptor without INDIRECT_DESC");
+	if (ind->flags & VRING_DESC_F_NEXT)
+		return walk_fail(w, "indirect descriptor with NEXT set");
+	if (ind->len == 0 || ind->len % 16 != 0 || n > vq->qsize)
+		return walk_fail(w, "indirect table length invalid");
+	if (ind->addr > UINT64_MAX - ind->len)
+		return walk_fail(w, "indirect table wraps the address space");
+	if (vdev_ctx_translate(vq->base->vmctx, ind->addr, ind->len, VDEV_DMA_READ, &hva,
+			       &contig) < 0)
+		return walk_fail(w, "indirect table is not guest RAM");
+	/* A table in one piece is read in place; a fragmented one entry by entry. */
+	if (contig == ind->len && ((uintptr_t)hva & 7) == 0)
+		table = hva;
+	for (uint32_t hops = 0;; hops++) {
+		struct virtio_desc d;
+
+		if (hops >= n)
+			return walk_fail(w, "indirect chain loops or outruns its table");
+		if (table_entry(w, table, ind->addr, i, &d) < 0)
+			return -1;
+		if (d.flags & VRING_DESC_F_INDIRECT)
+			return walk_fail(w, "nested indirect descriptor");
+		if (add_buffer(w, &d) < 0)
+			return -1;
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			return 0;
+		i = d.next;
+		if (i >= n)
+			return walk_fail(w, "indirect next past the table");
+	}
+}
+
+static int walk_chain(struct chain_walk *w, uint16_t head)
+{
+	struct virtio_vq_info *vq = w->vq;
+	uint16_t idx = head;
+
+	for (uint32_t hops = 0;; hops++) {
+		struct virtio_desc d;
+
+		if (hops >= vq->qsize)
+			return walk_fail(w, "descriptor chain loops or exceeds the queue size");
+		desc_copy(&d, &vq->desc[idx]);
+		if (d.flags & VRING_DESC_F_INDIRECT)
+			return walk_indirect(w, &d);
+		if (add_buffer(w, &d) < 0)
+			return -1;
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			return 0;
+		idx = d.next;
+		if (idx >= vq->qsize)
+			return walk_fail(w, "next index past the queue size");
+	}
+}
+
+static void publish_used(struct virtio_vq_info *vq, uint16_t head, uint32_t len)
+{
+	uint16_t slot = vq->used_idx & (uint16_t)(vq->qsize - 1);
+	volatile uint32_t *elem = used_elem(vq, slot);
+	struct vmctx *ctx = vq->base->vmctx;
+
+	elem[0] = htole32(head);
+	elem[1] = htole32(len);
+	vq->used_idx++;
+	/* Release: the element is visible before the index that publishes it. */
+	__atomic_store_n((uint16_t *)&vq->used->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
+	if (ctx->ops.mark_dirty) {
+		vdev_ctx_mark_dirty(ctx, used_gpa(vq) + 4 + 8ULL * slot, 8);
+		vdev_ctx_mark_dirty(ctx, used_gpa(vq) + 2, 2);
+	}
+}
+
+/*
+ * Refresh the cached avail index. When the ring looks empty and EVENT_IDX is on, the
+ * device is about to go idle: ask for a kick at the next entry (avail_event), then
+ * look once more in case the driver published one before it could see that request.
+ * Every way of draining a ring (vq_has_descs, or vq_getchain until it returns 0) goes
+ * through here, so no device can forget it.
+ */
+static uint16_t refresh_avail(struct virtio_vq_info *vq)
+{
+	if (vq->last_avail != vq->avail_shadow)
+		return vq->avail_shadow;
+	vq->avail_shadow = load_avail_idx(vq);
+	if (vq->avail_shadow == vq->last_avail && (vq->base->flags & VIRTIO_EVENT_IDX) &&
+	    !vq->kicks_off) {
+		store_u16(avail_event_ptr(vq), vq->last_avail);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		vq->avail_shadow = load_avail_idx(vq);
+	}
+	return vq->avail_shadow;
+}
+
+/* How many entries are pending, or -1 when the driver's index is impossible (H17). */
+static int pending_entries(struct virtio_vq_info *vq)
+{
+	uint16_t pending = (uint16_t)(refresh_avail(vq) - vq->last_avail);
+
+	if (pending > vq->qsize) {
+		vdev_vq_break(vq, "avail index ran more than the queue size ahead");
+		return -1;
+	}
+	return pending;
+}
+
+VDEV_EXPORT int vq_getchain(struct virtio_vq_info *vq, uint16_t *pidx, struct iovec *iov,
+			    int n_iov, uint16_t *flags)
+{
+	if (vq == NULL || pidx == NULL || iov == NULL || n_iov <= 0)
+		return -1;
+	if (!(vq->flags & VQ_ALLOC))
+		return 0;
+	/* Empty chains are completed in here; a guest refilling them as fast as we
+	 * complete them must not keep us in this loop forever. */
+	for (uint32_t taken = 0; taken <= vq->qsize; taken++) {
+		struct chain_walk w = {vq, iov, flags, n_iov, 0, 0, 0, false, NULL};
+		int pending;
+		uint16_t head;
+
+		if (vq->flags & VQ_BROKED)
+			return -1;
+		pending = pending_entries(vq);
+		if (pending <= 0)
+			return pending;
+		head = le16toh(avail_ring(vq)[vq->last_avail & (uint16_t)(vq->qsize - 1)]);
+		if (head >= vq->qsize) {
+			vdev_vq_break(vq, "avail ring head past the queue size");
+			return -1;
+		}
+		if (vq->inflight[head] != 0) {
+			vdev_vq_break(vq, "head made available again while in flight");
+			return -1;
+		}
+		if (walk_chain(&w, head) < 0) {
+			vdev_vq_break(vq, w.err);
+			return -1;
+		}
+		vq->last_avail++;
+		vq->inflight[head] = (uint32_t)w.writable + 1;
+		vq->n_inflight++;
+		vq->base->stats.chains++;
+		if (w.niov == 0) {
+			/* Nothing for the device to look at: give it back at once (H31). */
+			vq_relchain(vq, head, 0);
+			continue;
+		}
+		vq->last_head = head;
+		*pidx = head;
+		return w.niov;
+	}
+	return 0;
+}
+
+VDEV_EXPORT void vq_retchain(struct virtio_vq_info *vq)
+{
+	if (vq == NULL || !(vq->flags & VQ_ALLOC) || vq->inflight[vq->last_head] == 0)
+		return;
+	vq->inflight[vq->last_head] = 0;
+	vq->n_inflight--;
+	vq->last_avail--;
+	vq->base->stats.chains--;
+}
+
+VDEV_EXPORT void vq_relchain(struct virtio_vq_info *vq, uint16_t idx, uint32_t iolen)
+{
+	uint32_t writable;
+
+	if (vq == NULL || !(vq->flags & VQ_ALLOC))
+		return;
+	if (idx >= vq->qsize || vq->inflight[idx] == 0) {
+		vdev_base_log(vq->base, VDEV_LOG_WARN,
+			      "queue %u: completion for head %u that is not in flight ignored",
+			      vq->num, idx);
+		return;
+	}
+	writable = vq->inflight[idx] - 1;
+	if (iolen > writable)
+		iolen = writable;
+	vq->inflight[idx] = 0;
+	vq->n_inflight--;
+	vq->base->stats.used++;
+	/* A broken queue is not touched again until the driver resets the device. */
+	if (vq->flags & VQ_BROKED)
+		return;
+	publish_used(vq, idx, iolen);
+}
+
+static bool need_interrupt(struct virtio_vq_info *vq, uint16_t old, uint16_t new_idx)
+{
+	if (vq->base->flags & VIRTIO_EVENT_IDX) {
+		uint16_t event = le16toh(*used_event_ptr(vq));
+		/* Interrupt when used_event lies in [old, new): 16-bit wrapping arithmetic. */
+		return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+	}
+	return !(le16toh(vq->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+VDEV_EXPORT void vq_endchains(struct virtio_vq_info *vq, int used_all_avail)
+{
+	uint16_t old, new_idx;
+	bool intr;
+
+	if (vq == NULL || !vq_ring_ready(vq))
+		return;
+	old = vq->save_used;
+	new_idx = vq->used_idx;
+	vq->save_used = new_idx;
+	if (used_all_avail && has_feature(vq, VIRTIO_F_NOTIFY_ON_EMPTY)) {
+		intr = true;
+	} else if (new_idx == old) {
+		return;
+	} else {
+		/* Our used->idx store must be visible before we read the driver's wishes,
+		 * or both sides could decide the other will act. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		intr = need_interrupt(vq, old, new_idx);
+	}
+	if (intr)
+		vq_interrupt(vq->base, vq);
+	else
+		vq->base->stats.interrupts_suppressed++;
+}
+
+VDEV_EXPORT int vq_has_descs(struct virtio_vq_info *vq)
+{
+	if (vq == NULL || !vq_ring_ready(vq))
+		return 0;
+	return refresh_avail(vq) != vq->last_avail;
+}
+
+VDEV_EXPORT void vdev_vq_kick_disable(struct virtio_vq_info *vq)
+{
+	if (vq == NULL || !vq_ring_ready(vq))
+		return;
+	vq->kicks_off = true;
+	/* With EVENT_IDX, simply not advancing avail_event keeps the driver quiet. */
+	if (!(vq->base->flags & VIRTIO_EVENT_IDX))
+		store_u16(&vq->used->flags, VRING_USED_F_NO_NOTIFY);
+}
+
+VDEV_EXPORT int vdev_vq_kick_enable(struct virtio_vq_info *vq)
+{
+	if (vq == NULL || !vq_ring_ready(vq))
+		return 0;
+	vq->kicks_off = false;
+	if (vq->base->flags & VIRTIO_EVENT_IDX)
+		store_u16(avail_event_ptr(vq), vq->last_avail);
+	else
+		store_u16(&vq->used->flags, 0);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	vq->avail_shadow = load_avail_idx(vq);
+	return vq->avail_shadow != vq->last_avail;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Shared by the virtio-pci files: BAR dispatch, the legacy and modern register blocks,
+ * and the cfg-access window. */
+#ifndef VDEV_SRC_TRANSPORT_VIRTIO_PCI_INTERNAL_H
+#define VDEV_SRC_TRANSPORT_VIRTIO_PCI_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vdev/virtio.h"
+
+/* BAR accesses without taking the device lock (the caller holds it). */
+uint64_t vdev_vpci_bar_read(struct virtio_base *base, int bar, uint64_t off, int size);
+void vdev_vpci_bar_write(struct virtio_base *base, int bar, uint64_t off, int size,
+			 uint64_t val);
+
+/* The legacy header in the I/O BAR. */
+uint64_t vdev_vpci_legacy_read(struct virtio_base *base, uint64_t off, int size);
+void vdev_vpci_legacy_write(struct virtio_base *base, uint64_t off, int size, uint64_t val);
+
+/* The modern memory BAR (common, ISR, device and notify pages) and the I/O notify BAR. */
+uint64_t vdev_vpci_modern_read(struct virtio_base *base, uint64_t off, int size);
+void vdev_vpci_modern_write(struct virtio_base *base, uint64_t off, int size, uint64_t val);
+void vdev_vpci_notify_pio_write(struct virtio_base *base, uint64_t off, int size, uint64_t val);
+
+/* Add the modern capabilities and BARs. */
+int vdev_vpci_add_modern(struct virtio_base *base, bool notify_pio, bool cfg_access);
+
+/* An MSI-X vector the driver may use, or VIRTIO_MSI_NO_VECTOR (H10). */
+uint16_t vdev_vpci_checked_vector(struct virtio_base *base, uint64_t val);
+
+/* After vdev_vq_map(): tell the host about the notify register, or break the device. */
+void vdev_vpci_queue_mapped(struct virtio_base *base, struct virtio_vq_info *vq, int rc);
+/* Disable a queue (legacy PFN 0). */
+void vdev_vpci_queue_unmap(struct virtio_base *base, struct virtio_vq_info *vq);
+/* True when the driver may still change this queue's geometry (H04). */
+bool vdev_vpci_queue_writable(struct virtio_base *base, struct virtio_vq_info *vq,
+			      const char *what);
+
+#endif
