@@ -99,6 +99,9 @@ struct vring_used {
 	uint16_t idx;
 };
 
+/* Marks a head as in flight in virtio_vq_info.inflight (library-internal). */
+#define VDEV_VQ_INFLIGHT (1ULL << 32)
+
 /* Largest split-ring size the spec allows. */
 #define VDEV_VQ_MAX_SIZE 32768
 
@@ -312,6 +315,7 @@ struct virtio_base {
 	bool modern_mem32;               /* modern BAR is 32-bit (set before
 					    virtio_set_modern_bar()) */
 	const struct vdev_transport *transport; /* library */
+	struct vmctx *vmctx;             /* library: the host handle of `dev` */
 	struct vdev_virtio_stats stats;  /* library */
 };
 
@@ -346,7 +350,7 @@ struct virtio_vq_info {
 	uint16_t avail_shadow; /* the latest avail->idx read */
 	bool kicks_off;        /* the device asked not to be kicked */
 	bool notify_live;      /* the host was told about this queue's notify register */
-	uint32_t *inflight;    /* per head: 0 = free, else writable bytes + 1 */
+	uint64_t *inflight;    /* per head: 0 = free, else VDEV_VQ_INFLIGHT | writable bytes */
 };
 
 /* Bind a device structure, its ops, its PCI function and its queues together. */

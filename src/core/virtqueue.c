@@ -21,7 +21,7 @@
 #include "core/vmctx.h"
 
 /* Chains whose total length would not fit the 32-bit used length are refused. */
-#define CHAIN_MAX_BYTES 0xFFFFFFFEULL
+#define CHAIN_MAX_BYTES 0xFFFFFFFFULL
 
 static inline volatile uint16_t *avail_idx_ptr(struct virtio_vq_info *vq)
 {
@@ -306,7 +306,7 @@ VDEV_EXPORT int vq_getchain(struct virtio_vq_info *vq, uint16_t *pidx, struct io
 			return -1;
 		}
 		vq->last_avail++;
-		vq->inflight[head] = (uint32_t)w.writable + 1;
+		vq->inflight[head] = VDEV_VQ_INFLIGHT | w.writable;
 		vq->n_inflight++;
 		vq->base->stats.chains++;
 		if (w.niov == 0) {
@@ -335,15 +335,15 @@ VDEV_EXPORT void vq_relchain(struct virtio_vq_info *vq, uint16_t idx, uint32_t i
 {
 	uint32_t writable;
 
-	if (vq == NULL || !(vq->flags & VQ_ALLOC))
+	if (vq == NULL || vq->base == NULL)
 		return;
-	if (idx >= vq->qsize || vq->inflight[idx] == 0) {
+	if (!(vq->flags & VQ_ALLOC) || idx >= vq->qsize || vq->inflight[idx] == 0) {
 		vdev_base_log(vq->base, VDEV_LOG_WARN,
 			      "queue %u: completion for head %u that is not in flight ignored",
 			      vq->num, idx);
 		return;
 	}
-	writable = vq->inflight[idx] - 1;
+	writable = (uint32_t)vq->inflight[idx];
 	if (iolen > writable)
 		iolen = writable;
 	vq->inflight[idx] = 0;
@@ -375,10 +375,11 @@ VDEV_EXPORT void vq_endchains(struct virtio_vq_info *vq, int used_all_avail)
 	old = vq->save_used;
 	new_idx = vq->used_idx;
 	vq->save_used = new_idx;
-	if (used_all_avail && has_feature(vq, VIRTIO_F_NOTIFY_ON_EMPTY)) {
-		intr = true;
-	} else if (new_idx == old) {
+	if (new_idx == old)
 		return;
+	if (used_all_avail && has_feature(vq, VIRTIO_F_NOTIFY_ON_EMPTY)) {
+		/* The driver asked to hear whenever the device runs dry, suppressed or not. */
+		intr = true;
 	} else {
 		/* Our used->idx store must be visible before we read the driver's wishes,
 		 * or both sides could decide the other will act. */

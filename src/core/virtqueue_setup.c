@@ -71,7 +71,7 @@ int vdev_vq_map(struct virtio_vq_info *vq, uint16_t size, uint64_t desc, uint64_
 		/* flags, idx, ring[size] of 8-byte elements, avail_event */
 		{"used", used, 6ULL + 8ULL * size, 4, VDEV_DMA_WRITE, NULL},
 	};
-	uint32_t *inflight;
+	uint64_t *inflight;
 
 	if (!vdev_is_pow2(size) || size > vq->qsize_max) {
 		vdev_base_log(base, VDEV_LOG_WARN, "queue %u: size %u invalid (max %u)", vq->num,

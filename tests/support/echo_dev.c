@@ -61,14 +61,16 @@ static void echo_set_status(void *softc, uint64_t status)
 
 static void echo_one(struct iovec *iov, uint16_t *flags, int n, uint32_t *copied)
 {
-	int r = 0, w;
+	int first_writable, r = 0, w;
 	size_t roff = 0, woff = 0;
 
 	*copied = 0;
-	for (w = 0; w < n && !(flags[w] & VRING_DESC_F_WRITE); w++)
+	for (first_writable = 0; first_writable < n && !(flags[first_writable] & VRING_DESC_F_WRITE);
+	     first_writable++)
 		;
-	/* readable iovecs are [0, w), writable [w, n) */
-	while (r < w && w < n) {
+	/* readable iovecs are [0, first_writable), writable [first_writable, n) */
+	w = first_writable;
+	while (r < first_writable && w < n) {
 		size_t chunk = iov[r].iov_len - roff;
 		if (chunk > iov[w].iov_len - woff)
 			chunk = iov[w].iov_len - woff;
