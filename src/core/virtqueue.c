@@ -59,6 +59,11 @@ static inline void store_u16(volatile uint16_t *p, uint16_t v)
 	__atomic_store_n((uint16_t *)p, htole16(v), __ATOMIC_RELAXED);
 }
 
+static inline bool ring_ready(const struct virtio_vq_info *vq)
+{
+	return (vq->flags & (VQ_ALLOC | VQ_BROKED)) == VQ_ALLOC;
+}
+
 static inline bool has_feature(const struct virtio_vq_info *vq, uint64_t f)
 {
 	return (vq->base->negotiated_caps & f) != 0;
@@ -370,7 +375,7 @@ VDEV_EXPORT void vq_endchains(struct virtio_vq_info *vq, int used_all_avail)
 	uint16_t old, new_idx;
 	bool intr;
 
-	if (vq == NULL || !vq_ring_ready(vq))
+	if (vq == NULL || !ring_ready(vq))
 		return;
 	old = vq->save_used;
 	new_idx = vq->used_idx;
@@ -394,14 +399,14 @@ VDEV_EXPORT void vq_endchains(struct virtio_vq_info *vq, int used_all_avail)
 
 VDEV_EXPORT int vq_has_descs(struct virtio_vq_info *vq)
 {
-	if (vq == NULL || !vq_ring_ready(vq))
+	if (vq == NULL || !ring_ready(vq))
 		return 0;
 	return refresh_avail(vq) != vq->last_avail;
 }
 
 VDEV_EXPORT void vdev_vq_kick_disable(struct virtio_vq_info *vq)
 {
-	if (vq == NULL || !vq_ring_ready(vq))
+	if (vq == NULL || !ring_ready(vq))
 		return;
 	vq->kicks_off = true;
 	/* With EVENT_IDX, simply not advancing avail_event keeps the driver quiet. */
@@ -411,7 +416,7 @@ VDEV_EXPORT void vdev_vq_kick_disable(struct virtio_vq_info *vq)
 
 VDEV_EXPORT int vdev_vq_kick_enable(struct virtio_vq_info *vq)
 {
-	if (vq == NULL || !vq_ring_ready(vq))
+	if (vq == NULL || !ring_ready(vq))
 		return 0;
 	vq->kicks_off = false;
 	if (vq->base->flags & VIRTIO_EVENT_IDX)

@@ -56,26 +56,6 @@ VDEV_EXPORT void *vdev_vmctx_opaque(const struct vmctx *ctx)
 	return ctx ? ctx->opaque : NULL;
 }
 
-int vdev_ctx_translate(struct vmctx *ctx, uint64_t gpa, uint64_t len, enum vdev_dma_dir dir,
-		       void **hva, uint64_t *contig)
-{
-	void *p = NULL;
-	uint64_t n = 0;
-	int rc;
-
-	if (len == 0 || gpa + len < gpa)
-		return -EFAULT;
-	rc = ctx->ops.translate(ctx->opaque, gpa, len, dir, &p, &n);
-	if (rc < 0)
-		return rc;
-	/* A host callback that reports nonsense is treated like a failed translation. */
-	if (rc > 0 || p == NULL || n == 0 || n > len)
-		return -EFAULT;
-	*hva = p;
-	*contig = n;
-	return 0;
-}
-
 static int copy_guest(struct vmctx *ctx, uint64_t gpa, void *buf, uint64_t len, bool to_guest)
 {
 	uint8_t *b = buf;
@@ -108,12 +88,6 @@ int vdev_ctx_read(struct vmctx *ctx, uint64_t gpa, void *buf, uint64_t len)
 int vdev_ctx_write(struct vmctx *ctx, uint64_t gpa, const void *buf, uint64_t len)
 {
 	return copy_guest(ctx, gpa, (void *)buf, len, true);
-}
-
-void vdev_ctx_mark_dirty(struct vmctx *ctx, uint64_t gpa, uint64_t len)
-{
-	if (ctx->ops.mark_dirty != NULL && len > 0)
-		ctx->ops.mark_dirty(ctx->opaque, gpa, len);
 }
 
 int vdev_ctx_msi_send(struct vmctx *ctx, struct pci_vdev *dev, uint64_t addr, uint32_t data)
