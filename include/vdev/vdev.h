@@ -9,5 +9,6 @@
 #include "vdev/virtio.h"
 #include "vdev/virtio_pci.h"
 #include "vdev/driver.h"
+#include "vdev/device.h"
 
 #endif /* VDEV_VDEV_H */
