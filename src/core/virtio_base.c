@@ -26,8 +26,9 @@
 	 VIRTIO_RING_F_EVENT_IDX | VIRTIO_F_VERSION_1 | VIRTIO_F_ACCESS_PLATFORM)
 #define LEGACY_ONLY_BITS (VIRTIO_F_NOTIFY_ON_EMPTY | VIRTIO_F_ANY_LAYOUT)
 
-static void base_vlog(const struct virtio_base *base, enum vdev_log_level level,
-		      const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void base_vlog(const struct virtio_base *base,
+							    enum vdev_log_level level,
+							    const char *fmt, va_list ap)
 {
 	if (base->transport == NULL)
 		return;

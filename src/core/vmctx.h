@@ -59,7 +59,7 @@ void vdev_ctx_notify_region(struct vmctx *ctx, struct pci_vdev *dev, int queue, 
 void vdev_ctx_log(struct vmctx *ctx, enum vdev_log_level level, const char *devname,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void vdev_ctx_vlog(struct vmctx *ctx, enum vdev_log_level level, const char *devname,
-		   const char *fmt, va_list ap);
+		   const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 static inline int vdev_ctx_log_enabled(const struct vmctx *ctx, enum vdev_log_level level)
 {
 	return ctx->ops.log != NULL && level <= ctx->log_level;

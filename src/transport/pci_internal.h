@@ -127,6 +127,7 @@ void vdev_pci_intx_deassert(struct pci_vdev *dev);
 void vdev_pci_log(const struct pci_vdev *dev, enum vdev_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void vdev_pci_vlog(const struct pci_vdev *dev, enum vdev_log_level level, const char *fmt,
-		   va_list ap);
+		   va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 #endif
