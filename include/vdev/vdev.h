@@ -10,5 +10,6 @@
 #include "vdev/virtio_pci.h"
 #include "vdev/driver.h"
 #include "vdev/device.h"
+#include "vdev/vhost.h"
 
 #endif /* VDEV_VDEV_H */

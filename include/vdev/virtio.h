@@ -315,6 +315,7 @@ struct virtio_base {
 	bool modern_mem32;               /* modern BAR is 32-bit (set before
 					    virtio_set_modern_bar()) */
 	const struct vdev_transport *transport; /* library */
+	void *transport_priv;            /* library: state of a non-PCI transport */
 	struct vmctx *vmctx;             /* library: the host handle of `dev` */
 	struct vdev_virtio_stats stats;  /* library */
 };
