@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Receive path: frames from the backend into guest RX buffers.
+ *
+ * One frame per backend queue may wait in a host buffer for guest buffers. While it
+ * waits the backend is not read (its fd is not listed for reading), so a guest that
+ * posts no buffers costs nothing and loses nothing: the frame and everything behind
+ * it stay queued, and the guest's next RX kick resumes delivery in order. With
+ * MRG_RXBUF a frame may span chains; the ones it already filled are held (in flight)
+ * until the last one is found, then all are released with num_buffers set.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "devices/net/net_internal.h"
+
+/* The writable part of one chain. */
+struct wchain {
+	struct iovec iov[NET_MAX_IOV];
+	int n;
+	size_t bytes;
+};
+
+static void writable_part(struct wchain *w, const struct iovec *iov, const uint16_t *flags,
+			  int n)
+{
+	w->n = 0;
+	w->bytes = 0;
+	for (int i = 0; i < n; i++) {
+		if (!(flags[i] & VRING_DESC_F_WRITE))
+			continue; /* RX chains have nothing to read; ignore what is there */
+		w->iov[w->n++] = iov[i];
+		w->bytes += iov[i].iov_len;
+	}
+}
+
+/* Copy src into the writable iovecs starting `off` bytes in. */
+static size_t wchain_write(struct wchain *w, size_t off, const void *src, size_t len)
+{
+	const uint8_t *s = src;
+	size_t done = 0;
+
+	for (int i = 0; i < w->n && done < len; i++) {
+		size_t l = w->iov[i].iov_len;
+
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		l -= off;
+		if (l > len - done)
+			l = len - done;
+		memcpy((uint8_t *)w->iov[i].iov_base + off, s + done, l);
+		done += l;
+		off = 0;
+	}
+	return done;
+}
+
+/* Host address of byte `off` of the writable part (it exists: off < bytes). */
+static uint8_t *wchain_byte(struct wchain *w, size_t off)
+{
+	for (int i = 0; i < w->n; i++) {
+		if (off < w->iov[i].iov_len)
+			return (uint8_t *)w->iov[i].iov_base + off;
+		off -= w->iov[i].iov_len;
+	}
+	return NULL;
+}
+
+static bool is_broadcast(const uint8_t *m)
+{
+	static const uint8_t bc[ETH_ALEN_] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+	return memcmp(m, bc, ETH_ALEN_) == 0;
+}
+
+static bool in_table(const struct net_filter *f, uint32_t from, uint32_t count,
+		     const uint8_t *m)
+{
+	for (uint32_t i = from; i < from + count; i++)
+		if (memcmp(f->macs[i], m, ETH_ALEN_) == 0)
+			return true;
+	return false;
+}
+
+bool net_rx_accept(const struct net_dev *n, const uint8_t *frame, uint32_t len)
+{
+	const struct net_filter *f = &n->filter;
+	const uint8_t *dst = frame;
+
+	/* The filter is the guest's (CTRL_RX) and only applies where the backend does not
+	 * filter for itself. */
+	if (!n->be.filter || !net_has(n, VIRTIO_NET_F_CTRL_RX) || f->promisc)
+		return true;
+	if (len < ETH_ALEN_)
+		return false;
+	if (is_broadcast(dst))
+		return true;
+	if (dst[0] & 1)
+		return f->allmulti || f->multi_overflow || in_table(f, f->n_uni, f->n_multi, dst);
+	if (memcmp(dst, n->cfg.mac, ETH_ALEN_) == 0)
+		return true;
+	return f->uni_overflow || in_table(f, 0, f->n_uni, dst);
+}
+
+static void rx_forget(struct net_rxq *r)
+{
+	r->pending = false;
+	r->counted_wait = false;
+	r->copied = 0;
+	r->nheld = 0;
+	r->nbuf_at[0] = r->nbuf_at[1] = NULL;
+}
+
+static void rx_drop(struct net_dev *n, struct net_rxq *r)
+{
+	n->nstats.rx_dropped++;
+	n->dev.stats.dropped++;
+	rx_forget(r);
+}
+
+/* The first chain of a frame: header, then as much of the frame as fits. */
+static int rx_first_chain(struct net_dev *n, struct net_rxq *r, struct virtio_vq_info *vq,
+			  uint16_t head, struct wchain *w)
+{
+	uint8_t wire[VIRTIO_NET_HDR_MRG_LEN];
+	size_t hs = n->hdr_size, room;
+
+	if (w->bytes < hs) {
+		/* H37: cannot even hold the header. Give it back empty, keep the frame. */
+		vq_relchain(vq, head, 0);
+		n->nstats.rx_bad_buffer++;
+		n->dev.stats.errors++;
+		net_log(n, VDEV_LOG_WARN, "RX buffer of %zu bytes is smaller than the %zu-byte header",
+			w->bytes, hs);
+		return 0;
+	}
+	if (!n->mrg && w->bytes - hs < r->len) {
+		/* Without merging a frame must fit one chain; the chain stays for the next. */
+		vq_retchain(vq);
+		net_log(n, VDEV_LOG_DEBUG, "RX frame of %u bytes dropped: buffer of %zu", r->len,
+			w->bytes);
+		rx_drop(n, r);
+		return -1;
+	}
+	net_hdr_encode(&r->hdr, 1, wire);
+	wchain_write(w, 0, wire, hs);
+	if (hs == VIRTIO_NET_HDR_MRG_LEN) {
+		r->nbuf_at[0] = wchain_byte(w, VIRTIO_NET_HDR_LEN);
+		r->nbuf_at[1] = wchain_byte(w, VIRTIO_NET_HDR_LEN + 1);
+	}
+	room = w->bytes - hs;
+	if (room > r->len)
+		room = r->len;
+	wchain_write(w, hs, r->buf, room);
+	r->held_head[0] = head;
+	r->held_len[0] = (uint32_t)(hs + room);
+	r->nheld = 1;
+	r->copied = (uint32_t)room;
+	return 1;
+}
+
+/* Release every chain of a completely copied frame. */
+static void rx_complete(struct net_dev *n, struct net_rxq *r, struct virtio_vq_info *vq)
+{
+	if (n->mrg && r->nbuf_at[0] != NULL) {
+		r->nbuf_at[0][0] = (uint8_t)r->nheld;
+		r->nbuf_at[1][0] = (uint8_t)(r->nheld >> 8);
+	}
+	for (uint16_t i = 0; i < r->nheld; i++)
+		vq_relchain(vq, r->held_head[i], r->held_len[i]);
+	n->nstats.rx_frames++;
+	n->dev.stats.requests++;
+	n->dev.stats.bytes_out += r->len;
+	rx_forget(r);
+}
+
+/*
+ * Put the pending frame of backend queue q into guest buffers. Returns 1 when it is
+ * gone (delivered or dropped), 0 when it waits for buffers.
+ */
+static int rx_deliver(struct net_dev *n, struct net_rxq *r, struct virtio_vq_info *vq)
+{
+	struct wchain w;
+	struct iovec iov[NET_MAX_IOV];
+	uint16_t flags[NET_MAX_IOV];
+
+	while (r->nheld == 0 || r->copied < r->len) {
+		uint16_t head;
+		int k = vq_getchain(vq, &head, iov, NET_MAX_IOV, flags);
+
+		if (k < 0) {
+			/* The guest broke the ring; the held chains die with the queue. */
+			rx_drop(n, r);
+			return 1;
+		}
+		if (k == 0) {
+			if (!r->counted_wait) {
+				r->counted_wait = true;
+				n->dev.stats.no_buffer++;
+			}
+			return 0;
+		}
+		writable_part(&w, iov, flags, k);
+		if (r->nheld == 0) {
+			int rc = rx_first_chain(n, r, vq, head, &w);
+
+			if (rc < 0)
+				return 1;
+			continue;
+		}
+		/* A further MRG_RXBUF chain: continue the frame from where it stopped. */
+		{
+			size_t room = w.bytes;
+
+			if (room > r->len - r->copied)
+				room = r->len - r->copied;
+			wchain_write(&w, 0, r->buf + r->copied, room);
+			r->held_head[r->nheld] = head;
+			r->held_len[r->nheld] = (uint32_t)room;
+			r->nheld++;
+			r->copied += (uint32_t)room;
+		}
+	}
+	rx_complete(n, r, vq);
+	return 1;
+}
+
+bool net_rx_wants_fd(struct net_dev *n, unsigned int q)
+{
+	if (n->rxq[q].pending || n->rxq[q].dead)
+		return false;
+	if (!n->link_up)
+		return net_tx_vq(n, 0) != NULL; /* read and discard while a driver runs */
+	return net_rx_vq(n, q % n->active_pairs) != NULL;
+}
+
+/* Read one frame from backend queue q into its host buffer. 1: got one, 0: none. */
+static int rx_fetch(struct net_dev *n, unsigned int q)
+{
+	struct net_rxq *r = &n->rxq[q];
+	ssize_t len = n->be.recv(n->be.opaque, q, &r->hdr, r->buf, VDEV_NET_MAX_FRAME);
+
+	if (len == -EAGAIN)
+		return 0;
+	if (len < 0 && len != -EBADMSG) {
+		/* The backend is gone (peer closed, device removed): stop watching it rather
+		 * than spin on a descriptor that stays readable. */
+		r->dead = true;
+		net_log(n, VDEV_LOG_ERROR, "backend queue %u receive failed (%zd); not read again",
+			q, len);
+		return 0;
+	}
+	if (len < 0 || len > VDEV_NET_MAX_FRAME || !n->link_up) {
+		n->nstats.rx_dropped++;
+		n->dev.stats.dropped++;
+		return 1;
+	}
+	r->len = (uint32_t)len;
+	if (!net_rx_accept(n, r->buf, r->len)) {
+		n->nstats.rx_filtered++;
+		return 1;
+	}
+	if (!net_hdr_fit_rx(n, &r->hdr, r->buf, r->len)) {
+		n->nstats.rx_dropped++;
+		n->dev.stats.dropped++;
+		return 1;
+	}
+	r->pending = true;
+	r->pair = (uint16_t)(q % n->active_pairs);
+	return 1;
+}
+
+void net_rx_run(struct net_dev *n, unsigned int q)
+{
+	struct net_rxq *r = &n->rxq[q];
+	struct virtio_vq_info *touched = NULL;
+
+	for (int budget = 0; budget < NET_BUDGET; budget++) {
+		struct virtio_vq_info *vq;
+
+		if (!r->pending) {
+			if (!net_rx_wants_fd(n, q) || rx_fetch(n, q) == 0)
+				break;
+			if (!r->pending)
+				continue; /* dropped or filtered */
+		}
+		vq = net_rx_vq(n, r->pair);
+		if (vq == NULL) {
+			/* The pair went away (reset, fewer pairs, broken ring). */
+			if (r->pair >= n->active_pairs || n->link_up == false) {
+				rx_drop(n, r);
+				continue;
+			}
+			break;
+		}
+		if (touched != NULL && touched != vq)
+			vq_endchains(touched, 1);
+		touched = vq;
+		if (rx_deliver(n, r, vq) == 0)
+			break;
+	}
+	if (touched != NULL)
+		vq_endchains(touched, 1);
+}
+
+void net_rx_kick(struct net_dev *n, unsigned int p)
+{
+	/* Any backend queue may feed pair p (or hold a frame for it). */
+	for (unsigned int q = 0; q < n->be.nqueues; q++)
+		if (n->rxq[q].pending ? n->rxq[q].pair == p : q % n->active_pairs == p)
+			net_rx_run(n, q);
+}
+
+void net_rx_reset(struct net_dev *n)
+{
+	for (unsigned int q = 0; q < n->be.nqueues; q++) {
+		struct net_rxq *r = &n->rxq[q];
+
+		/* A frame taken from the backend but not delivered is lost with the reset;
+		 * the chains it held belong to the old epoch and are never written again. */
+		if (r->pending)
+			rx_drop(n, r);
+		rx_forget(r);
+	}
+}

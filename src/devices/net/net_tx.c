@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Transmit path: guest frames to the backend.
+ *
+ * Each chain is a virtio-net header (its size fixed by the negotiated features) and
+ * the frame, all device-readable. A malformed chain is completed at once and counted
+ * (H37). When the backend would block, the chain is kept in flight, the backend's fd
+ * is watched for writing and the send is retried from vdev_dev_poll(); the queue
+ * waits behind it, so frames leave in order. A reset discards the kept chain without
+ * sending it or writing anything to guest memory (H12).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/common.h"
+#include "devices/net/net_internal.h"
+
+/* Drop the first `skip` bytes of iov[0..n) in place; returns the new count. */
+static int iov_strip(struct iovec *iov, int n, size_t skip)
+{
+	int i = 0;
+
+	while (i < n && skip >= iov[i].iov_len) {
+		skip -= iov[i].iov_len;
+		i++;
+	}
+	if (i < n) {
+		iov[i].iov_base = (uint8_t *)iov[i].iov_base + skip;
+		iov[i].iov_len -= skip;
+	}
+	memmove(iov, iov + i, sizeof(*iov) * (size_t)(n - i));
+	return n - i;
+}
+
+static void tx_malformed(struct net_dev *n, struct virtio_vq_info *vq, uint16_t head,
+			 const char *why)
+{
+	vq_relchain(vq, head, 0);
+	n->nstats.tx_malformed++;
+	n->dev.stats.dropped++;
+	net_log(n, VDEV_LOG_WARN, "TX queue %u: frame dropped: %s", vq->num, why);
+}
+
+/*
+ * Take the next chain and check it. Returns 1 with txq filled (pending), 0 when the
+ * ring is empty or broken, -1 when a chain was consumed without a frame to send.
+ */
+static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *vq)
+{
+	uint8_t wire[VIRTIO_NET_HDR_MRG_LEN];
+	uint16_t flags[NET_MAX_IOV], head;
+	int k = vq_getchain(vq, &head, t->iov, NET_MAX_IOV, flags), r = 0;
+	size_t total = 0;
+	const char *why;
+
+	if (k <= 0)
+		return 0;
+	/* Only the readable part is the frame; a writable tail is ignored. */
+	while (r < k && !(flags[r] & VRING_DESC_F_WRITE))
+		total += t->iov[r++].iov_len;
+	if (total < n->hdr_size) {
+		tx_malformed(n, vq, head, "chain shorter than the virtio-net header");
+		return -1;
+	}
+	net_iov_read(t->iov, r, 0, wire, n->hdr_size);
+	net_hdr_decode(wire, &t->hdr);
+	t->hdr.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM; /* the others mean nothing on TX */
+	if (total - n->hdr_size > VDEV_NET_MAX_FRAME) {
+		tx_malformed(n, vq, head, "frame longer than the device's maximum");
+		return -1;
+	}
+	t->len = (uint32_t)(total - n->hdr_size);
+	why = net_hdr_check_tx(n, &t->hdr, t->len);
+	if (why != NULL) {
+		tx_malformed(n, vq, head, why);
+		return -1;
+	}
+	if (!n->link_up) {
+		vq_relchain(vq, head, 0);
+		n->dev.stats.dropped++;
+		return -1;
+	}
+	t->niov = iov_strip(t->iov, r, n->hdr_size);
+	t->head = head;
+	t->epoch = n->dev.base.epoch;
+	t->pending = true;
+	return 1;
+}
+
+/* Try to send the pending frame: true when it is done with (sent or refused). */
+static bool tx_send(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *vq,
+		    unsigned int p, bool *blocked_before)
+{
+	int rc;
+
+	if (t->epoch != n->dev.base.epoch) {
+		/* Taken before a reset: the guest memory is no longer ours (H12). */
+		t->pending = false;
+		return true;
+	}
+	rc = n->be.send(n->be.opaque, p % n->be.nqueues, &t->hdr, t->iov, t->niov);
+	if (rc == -EAGAIN) {
+		if (!*blocked_before)
+			n->nstats.tx_blocked++;
+		*blocked_before = true;
+		return false;
+	}
+	*blocked_before = false;
+	t->pending = false;
+	vq_relchain(vq, t->head, 0);
+	if (rc < 0) {
+		n->nstats.tx_backend_err++;
+		n->dev.stats.dropped++;
+		net_log(n, VDEV_LOG_DEBUG, "backend refused a frame (%d)", rc);
+		return true;
+	}
+	n->nstats.tx_frames++;
+	n->dev.stats.requests++;
+	n->dev.stats.bytes_in += t->len;
+	return true;
+}
+
+void net_tx_run(struct net_dev *n, unsigned int p)
+{
+	struct net_txq *t = &n->txq[p];
+	struct virtio_vq_info *vq = net_tx_vq(n, p);
+	bool done_any = false;
+	int budget;
+
+	t->more = false;
+	if (vq == NULL) {
+		/* Nothing of an unusable queue is ever completed. */
+		if (t->pending)
+			n->dev.stats.dropped++;
+		t->pending = false;
+		return;
+	}
+	for (budget = 0; budget < NET_BUDGET; budget++) {
+		if (!t->pending) {
+			int rc = tx_take(n, t, vq);
+
+			if (rc == 0)
+				break;
+			done_any = true;
+			if (rc < 0)
+				continue;
+			t->blocked = false;
+		}
+		if (!tx_send(n, t, vq, p, &t->blocked))
+			break;
+		done_any = true;
+	}
+	if (budget == NET_BUDGET)
+		t->more = true;
+	if (done_any)
+		vq_endchains(vq, 1);
+}
+
+void net_tx_reset(struct net_dev *n)
+{
+	for (unsigned int p = 0; p < VDEV_NET_MAX_QUEUE_PAIRS; p++) {
+		struct net_txq *t = &n->txq[p];
+
+		if (t->pending)
+			n->dev.stats.dropped++;
+		t->pending = false;
+		t->more = false;
+		t->blocked = false;
+	}
+}
