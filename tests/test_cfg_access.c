@@ -10,31 +10,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "harness.h"
-
-#define CHECK_EQ(ctx, actual, expected)                                                  \
-	do {                                                                             \
-		uint64_t a__ = (uint64_t)(actual), e__ = (uint64_t)(expected);           \
-		cr_assert(a__ == e__, "%s: %s = %#" PRIx64 ", expected %#" PRIx64, (ctx), \
-			  #actual, a__, e__);                                            \
-	} while (0)
-
-#define FOR_EACH_MODERN(c)                                                                  \
-	for (const struct harness_combo *c = harness_combos; c < harness_combos + harness_ncombos; \
-	     c++)                                                                           \
-		if (c->access == VDEV_DRV_LEGACY)                                           \
-			continue;                                                           \
-		else
-
-#define MODERN_OFFER_LO ((uint32_t)(ECHO_DEFAULT_FEATURES & ~VIRTIO_F_NOTIFY_ON_EMPTY))
-
-static void open_combo(struct harness *h, const struct harness_combo *c,
-		       const struct echo_dev_config *e)
-{
-	int rc = harness_open(h, c->mode, c->access, e);
-
-	cr_assert_eq(rc, 0, "%s: harness_open = %d", c->name, rc);
-}
+#include "test_util.h"
 
 static uint32_t pcird(struct pci_vdev *p, int off, int width)
 {
@@ -84,33 +60,19 @@ static void win_wr(struct pci_vdev *p, int w, uint8_t bar, uint32_t off, uint32_
 	pciwr(p, w + 16, (len == 1 || len == 2) ? (int)len : 4, v);
 }
 
-static uint64_t refusals(struct harness *h)
-{
-	struct vdev_virtio_stats st;
-	struct vdev_pci_stats ps;
-
-	vdev_virtio_get_stats(&h->dev->base, &st);
-	vdev_pci_get_stats(echo_dev_pci(h->dev), &ps);
-	return st.bad_accesses + ps.bad_accesses;
-}
-
+/* One 40-byte echo request (bytes 0, 7, 14, ...), checked. */
 static void roundtrip(const char *ctx, struct harness *h, uint16_t q)
 {
-	void *in, *out, *tok = NULL;
-	uint64_t gin = harness_buf(h, 40, &in), gout = harness_buf(h, 40, &out);
-	struct vdev_drv_seg segs[2] = {{gin, 40, false}, {gout, 40, true}};
-	int token;
-	uint32_t len = 0;
+	echo_roundtrip(ctx, h, q, 40, 0, 7);
+}
 
-	for (int i = 0; i < 40; i++)
-		((uint8_t *)in)[i] = (uint8_t)(i * 7);
-	memset(out, 0, 40);
-	cr_assert_eq(vdev_drv_enqueue(h->drv, q, segs, 2, false, &token), 0, "%s: enqueue", ctx);
-	vdev_drv_kick(h->drv, q);
-	cr_assert_eq(vdev_drv_dequeue(h->drv, q, &tok, &len), 1, "%s: no completion", ctx);
-	cr_assert_eq(tok, &token, "%s: wrong token", ctx);
-	CHECK_EQ(ctx, len, 40);
-	cr_assert(memcmp(in, out, 40) == 0, "%s: data not echoed", ctx);
+/* Open the combo and find its cfg-access window (0 if there is none); *p is the function. */
+static int open_window(struct harness *h, const struct harness_combo *c,
+		       const struct echo_dev_config *e, struct pci_vdev **p)
+{
+	open_combo(h, c, e);
+	*p = echo_dev_pci(h->dev);
+	return find_window(*p);
 }
 
 /* ---------------- the capability itself ---------------- */
@@ -124,9 +86,7 @@ Test(cfg_access, capability_layout_and_writable_fields)
 		int w;
 		uint32_t hdr;
 
-		open_combo(&h, c, NULL);
-		p = echo_dev_pci(h.dev);
-		w = find_window(p);
+		w = open_window(&h, c, NULL, &p);
 		cr_assert(w > 0, "%s: no cfg-access capability", c->name);
 		CHECK_EQ(c->name, vdev_drv_find_cap(h.drv, PCIY_VENDOR, VIRTIO_PCI_CAP_PCI_CFG), w);
 		CHECK_EQ(c->name, pcird(p, w + 2, 1), 20);   /* cap_len */
@@ -178,9 +138,7 @@ Test(cfg_access, window_reads_common_config)
 		struct pci_vdev *p;
 		int w;
 
-		open_combo(&h, c, &e);
-		p = echo_dev_pci(h.dev);
-		w = find_window(p);
+		w = open_window(&h, c, &e, &p);
 		cr_assert(w > 0);
 		CHECK_EQ(c->name, win_rd(p, w, 4, VIRTIO_COMMON_NUMQ, 2), 3);
 		win_wr(p, w, 4, VIRTIO_COMMON_DFSELECT, 4, 0);
@@ -207,9 +165,7 @@ Test(cfg_access, window_writes_common_config)
 		struct pci_vdev *p;
 		int w;
 
-		open_combo(&h, c, &e);
-		p = echo_dev_pci(h.dev);
-		w = find_window(p);
+		w = open_window(&h, c, &e, &p);
 		win_wr(p, w, 4, VIRTIO_COMMON_Q_SELECT, 2, 2);
 		CHECK_EQ(c->name, h.dev->base.curq, 2);
 		CHECK_EQ(c->name, vdev_drv_region_read(h.drv, VDEV_DRV_REGION_COMMON,
@@ -232,9 +188,7 @@ Test(cfg_access, window_reads_and_writes_device_config)
 		int w;
 		uint32_t v;
 
-		open_combo(&h, c, NULL);
-		p = echo_dev_pci(h.dev);
-		w = find_window(p);
+		w = open_window(&h, c, NULL, &p);
 		CHECK_EQ(c->name, win_rd(p, w, 4, VIRTIO_CAP_DEVICE_OFFSET + ECHO_CFG_ID, 4),
 			 0x76656476);
 		CHECK_EQ(c->name, win_rd(p, w, 4, VIRTIO_CAP_DEVICE_OFFSET + ECHO_CFG_ID + 4, 1), 'e');
@@ -258,20 +212,12 @@ Test(cfg_access, window_notify_delivers_a_kick)
 		struct pci_vdev *p;
 		int w, token;
 		void *in, *out, *tok;
-		uint64_t gin, gout;
-		struct vdev_drv_seg segs[2];
 		uint32_t len;
 
-		open_combo(&h, c, &e);
-		p = echo_dev_pci(h.dev);
-		w = find_window(p);
+		w = open_window(&h, c, &e, &p);
 		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0, "%s: ready", c->name);
-		gin = harness_buf(&h, 12, &in);
-		gout = harness_buf(&h, 12, &out);
+		out = enqueue_inout(c->name, &h, 1, 12, &token, &in);
 		memcpy(in, "through-cfg!", 12);
-		segs[0] = (struct vdev_drv_seg){gin, 12, false};
-		segs[1] = (struct vdev_drv_seg){gout, 12, true};
-		cr_assert_eq(vdev_drv_enqueue(h.drv, 1, segs, 2, false, &token), 0);
 		win_wr(p, w, 4, VIRTIO_CAP_NOTIFY_OFFSET + 4 * 1, 2, 1);
 		CHECK_EQ(c->name, h.dev->kicks, 1);
 		CHECK_EQ(c->name, vdev_drv_dequeue(h.drv, 1, &tok, &len), 1);
@@ -290,9 +236,7 @@ Test(cfg_access, window_isr_read_clears_it)
 		int w;
 		struct vdev_sim_irqs irq;
 
-		open_combo(&h, c, NULL);
-		p = echo_dev_pci(h.dev);
-		w = find_window(p);
+		w = open_window(&h, c, NULL, &p);
 		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
 		echo_dev_host_set_scratch(h.dev, 1);
 		vdev_sim_get_irqs(h.sim, &irq);
@@ -412,9 +356,7 @@ Test(cfg_access, window_past_bar_end_does_nothing)
 		struct pci_vdev *p;
 		int w;
 
-		open_combo(&h, c, NULL);
-		p = echo_dev_pci(h.dev);
-		w = find_window(p);
+		w = open_window(&h, c, NULL, &p);
 		win_wr(p, w, 4, VIRTIO_MODERN_MEM_BAR_SIZE, 4, 0xffffffff);
 		win_wr(p, w, 4, 0xfffffffc, 4, 0xffffffff);
 		CHECK_EQ(c->name, vdev_drv_read_status(h.drv), 0);
@@ -454,7 +396,7 @@ Test(cfg_access, request_roundtrip_with_no_bar_decoding)
 		cr_assert(vdev_drv_read_isr(h.drv) & VIRTIO_CR_ISR_CONF_CHANGED, "%s: ISR", n);
 		vdev_sim_get_irqs(h.sim, &irq);
 		CHECK_EQ(n, irq.intx_level, 0);
-		CHECK_EQ(n, vdev_drv_read_config64(h.drv, ECHO_CFG_ID), 0x6f68636576656476ULL);
+		CHECK_EQ(n, vdev_drv_read_config64(h.drv, ECHO_CFG_ID), ECHO_ID_LE64);
 		vdev_drv_write_config32(h.drv, ECHO_CFG_SCRATCH, 77);
 		CHECK_EQ(n, vdev_drv_read_config32(h.drv, ECHO_CFG_SCRATCH), 77);
 		/* and a reset through the window too */

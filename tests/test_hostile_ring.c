@@ -9,122 +9,12 @@
  * chain, and a reset brings the device back.
  */
 #include <criterion/criterion.h>
-#include <endian.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "harness.h"
-
-/* ---------------- raw ring access (guest side, little-endian) ---------------- */
-
-struct raw_ring {
-	uint16_t size;
-	uint64_t desc, avail, used;
-	uint8_t *d, *a, *u;
-};
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	v = htole16(v);
-	memcpy(p, &v, 2);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, 8);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return le16toh(v);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
-
-static void raw_ring_init(struct harness *h, uint16_t q, struct raw_ring *r)
-{
-	int rc;
-
-	r->size = vdev_drv_queue_size(h->drv, q);
-	cr_assert_gt(r->size, 0);
-	rc = vdev_drv_queue_rings(h->drv, q, &r->desc, &r->avail, &r->used);
-	cr_assert_eq(rc, 0, "vdev_drv_queue_rings: %d", rc);
-	r->d = vdev_sim_ptr(h->sim, r->desc, 16u * r->size);
-	r->a = vdev_sim_ptr(h->sim, r->avail, 6u + 2u * r->size);
-	r->u = vdev_sim_ptr(h->sim, r->used, 6u + 8u * r->size);
-	cr_assert(r->d && r->a && r->u, "ring memory is not sim RAM");
-}
-
-static void put_desc(uint8_t *table, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
-		     uint16_t next)
-{
-	uint8_t *p = table + 16u * i;
-
-	put64(p, addr);
-	put32(p + 8, len);
-	put16(p + 12, flags);
-	put16(p + 14, next);
-}
-
-static uint16_t raw_avail_idx(const struct raw_ring *r)
-{
-	return get16(r->a + 2);
-}
-
-static void raw_set_avail_idx(struct raw_ring *r, uint16_t idx)
-{
-	put16(r->a + 2, idx);
-}
-
-/* Write ring entry `slot` (mod size) without publishing it. */
-static void raw_avail_entry(struct raw_ring *r, uint16_t slot, uint16_t head)
-{
-	put16(r->a + 4 + 2u * (slot % r->size), head);
-}
-
-static void raw_push(struct raw_ring *r, uint16_t head)
-{
-	uint16_t idx = raw_avail_idx(r);
-
-	raw_avail_entry(r, idx, head);
-	raw_set_avail_idx(r, (uint16_t)(idx + 1));
-}
-
-static uint16_t raw_used_idx(const struct raw_ring *r)
-{
-	return get16(r->u + 2);
-}
-
-static void raw_used_elem(const struct raw_ring *r, uint16_t slot, uint32_t *id, uint32_t *len)
-{
-	const uint8_t *p = r->u + 4 + 8u * (slot % r->size);
-
-	*id = get32(p);
-	*len = get32(p + 4);
-}
-
-static void raw_set_used_event(struct raw_ring *r, uint16_t v)
-{
-	put16(r->a + 4 + 2u * r->size, v);
-}
+#include "test_util.h"
 
 /* ---------------- a test host with its own translate callback ---------------- */
 
@@ -237,32 +127,22 @@ static struct thost th;
 
 static void hopen(struct harness *h, const struct hopts *o)
 {
-	struct vdev_sim_config scfg = {.ram_base = 0, .ram_size = o->ram_size ? o->ram_size : 16 << 20,
-				       .frag = o->sim_frag};
 	enum vdev_pci_mode mode = o->mode ? o->mode : VDEV_PCI_MODERN;
 	enum vdev_drv_access access = o->access ? o->access : VDEV_DRV_MODERN;
 	uint16_t qsize = o->qsize ? o->qsize : 8;
 	struct echo_dev_config ecfg = {.qsize = qsize, .manual = o->manual, .nvq = o->nvq};
-	struct vdev_drv_config dcfg = {.access = access};
 	int rc;
 
-	memset(h, 0, sizeof(*h));
-	h->mode = mode;
-	h->access = access;
-	ecfg.pci.mode = mode;
-	rc = vdev_sim_create(&scfg, &h->sim);
-	cr_assert_eq(rc, 0, "vdev_sim_create: %d", rc);
-	rc = echo_dev_create(vdev_sim_vmctx(h->sim), "echo0", &ecfg, &h->dev);
-	cr_assert_eq(rc, 0, "echo_dev_create: %d", rc);
-	rc = vdev_drv_open(h->sim, echo_dev_pci(h->dev), &dcfg, &h->drv);
-	cr_assert_eq(rc, 0, "vdev_drv_open: %d", rc);
+	open_sim(h, mode, access, ecfg, o->ram_size ? o->ram_size : 16 << 20, o->sim_frag);
 	rc = harness_ready(h, o->features, qsize);
 	cr_assert_eq(rc, 0, "harness_ready: %d", rc);
 }
 
-static void hclose(struct harness *h)
+/* hopen(), and the driver's rings of queue 0 in `r`. */
+static void hopen_ring(struct harness *h, const struct hopts *o, struct raw_ring *r)
 {
-	harness_close(h);
+	hopen(h, o);
+	raw_ring_init(h, 0, r);
 }
 
 static uint64_t log_count(struct harness *h)
@@ -284,14 +164,6 @@ static uint64_t translations(struct harness *h)
 
 	vdev_sim_get_irqs(h->sim, &irqs);
 	return irqs.translations;
-}
-
-static struct vdev_virtio_stats stats(struct harness *h)
-{
-	struct vdev_virtio_stats s;
-
-	vdev_virtio_get_stats(&h->dev->base, &s);
-	return s;
 }
 
 /* ---------------- outcome checks ---------------- */
@@ -366,7 +238,7 @@ static void assert_broken_q(struct harness *h, uint16_t q, const struct raw_ring
 		     what);
 	cr_assert_eq(raw_used_idx(r), s->used_idx, "%s: used ring written after the break", what);
 	/* register reads keep working */
-	cr_assert_eq(vdev_drv_read_config64(h->drv, ECHO_CFG_ID), 0x6f68636576656476ULL,
+	cr_assert_eq(vdev_drv_read_config64(h->drv, ECHO_CFG_ID), ECHO_ID_LE64,
 		     "%s: config read after the break", what);
 }
 
@@ -425,6 +297,22 @@ static void assert_recovers(struct harness *h, uint64_t features, const char *wh
 	roundtrip_ok(h, 0, what);
 }
 
+/*
+ * The chain now at the head of queue 0 is refused: vq_getchain() returns -1 and the
+ * queue is broken in every way assert_broken() checks; then the device recovers.
+ */
+static void expect_refused(struct harness *h, const struct raw_ring *r, uint64_t features,
+			   const char *what)
+{
+	struct snap s;
+	uint16_t head;
+
+	snap_take(h, r, &s);
+	cr_assert_eq(take1(h, &head), -1, "%s: not refused", what);
+	assert_broken(h, r, &s, what);
+	assert_recovers(h, features, what);
+}
+
 /* ---------------- H14 descriptor loops ---------------- */
 
 /* A self-loop through `next` in every device mode: stops within queue-size hops. */
@@ -439,8 +327,7 @@ Test(hostile_ring, H14_descriptor_self_loop)
 		uint16_t head;
 		uint64_t g;
 
-		hopen(&h, &o);
-		raw_ring_init(&h, 0, &r);
+		hopen_ring(&h, &o, &r);
 		g = harness_buf(&h, 16, NULL);
 		put_desc(r.d, 0, g, 16, VRING_DESC_F_NEXT, 0);
 		raw_push(&r, 0);
@@ -451,7 +338,7 @@ Test(hostile_ring, H14_descriptor_self_loop)
 			      c->name, (unsigned long long)(translations(&h) - s.translations));
 		assert_broken(&h, &r, &s, c->name);
 		assert_recovers(&h, 0, c->name);
-		hclose(&h);
+		harness_close(&h);
 	}
 }
 
@@ -464,8 +351,7 @@ Test(hostile_ring, H14_descriptor_two_cycle_via_kick)
 	struct snap s;
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	put_desc(r.d, 2, g, 16, VRING_DESC_F_NEXT, 5);
 	put_desc(r.d, 5, g, 16, VRING_DESC_F_NEXT, 2);
@@ -481,7 +367,7 @@ Test(hostile_ring, H14_descriptor_two_cycle_via_kick)
 	cr_assert_gt(stats(&h).notifies_ignored, s.st.notifies_ignored);
 	cr_assert_eq(h.dev->chain_errors, s.chain_errors + 1);
 	assert_recovers(&h, 0, "two-cycle");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* ---------------- H15 over-long chains ---------------- */
@@ -497,8 +383,7 @@ Test(hostile_ring, H15_chain_of_queue_size_accepted)
 	uint64_t g;
 	int n;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16 * r.size, NULL);
 	for (uint16_t i = 0; i < r.size; i++) {
 		bool last = i + 1 == r.size;
@@ -514,7 +399,7 @@ Test(hostile_ring, H15_chain_of_queue_size_accepted)
 	vq_endchains(&h.dev->vq[0], 1);
 	cr_assert_eq(raw_used_idx(&r), 1);
 	assert_not_broken(&h, 0, "size chain");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* size + 1 hops (the last one revisits the head): broken. */
@@ -527,8 +412,7 @@ Test(hostile_ring, H15_chain_longer_than_queue_size)
 	uint16_t head;
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	for (uint16_t i = 0; i < r.size; i++)
 		put_desc(r.d, i, g, 16, VRING_DESC_F_NEXT, (uint16_t)((i + 1) % r.size));
@@ -538,7 +422,7 @@ Test(hostile_ring, H15_chain_longer_than_queue_size)
 	cr_assert_leq(translations(&h) - s.translations, r.size);
 	assert_broken(&h, &r, &s, "size+1 chain");
 	assert_recovers(&h, 0, "size+1 chain");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* An indirect table chaining size + 1 entries: broken (H15 through H24's door). */
@@ -547,24 +431,18 @@ Test(hostile_ring, H15_indirect_chain_longer_than_queue_size)
 	struct hopts o = {.manual = true, .features = VIRTIO_RING_F_INDIRECT_DESC};
 	struct harness h;
 	struct raw_ring r;
-	struct snap s;
-	uint16_t head;
 	uint8_t *t;
 	uint64_t g, gt;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	gt = harness_buf(&h, 16u * (r.size + 1), (void **)&t);
 	for (uint16_t i = 0; i <= r.size; i++)
 		put_desc(t, i, g, 16, i < r.size ? VRING_DESC_F_NEXT : 0, (uint16_t)(i + 1));
 	put_desc(r.d, 0, gt, 16u * (r.size + 1), VRING_DESC_F_INDIRECT, 0);
 	raw_push(&r, 0);
-	snap_take(&h, &r, &s);
-	cr_assert_eq(take1(&h, &head), -1);
-	assert_broken(&h, &r, &s, "indirect size+1");
-	assert_recovers(&h, o.features, "indirect size+1");
-	hclose(&h);
+	expect_refused(&h, &r, o.features, "indirect size+1");
+	harness_close(&h);
 }
 
 /* ---------------- H16 next past the queue ---------------- */
@@ -574,23 +452,17 @@ static void next_past_size(uint16_t bad_next)
 	struct hopts o = {.manual = true};
 	struct harness h;
 	struct raw_ring r;
-	struct snap s;
-	uint16_t head;
 	uint64_t g;
 	char what[32];
 
 	snprintf(what, sizeof(what), "next=0x%x", bad_next);
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	put_desc(r.d, 0, g, 16, VRING_DESC_F_NEXT, 1);
 	put_desc(r.d, 1, g, 16, VRING_DESC_F_NEXT, bad_next);
 	raw_push(&r, 0);
-	snap_take(&h, &r, &s);
-	cr_assert_eq(take1(&h, &head), -1, "%s: not refused", what);
-	assert_broken(&h, &r, &s, what);
-	assert_recovers(&h, 0, what);
-	hclose(&h);
+	expect_refused(&h, &r, 0, what);
+	harness_close(&h);
 }
 
 Test(hostile_ring, H16_next_equal_to_queue_size)
@@ -615,8 +487,7 @@ Test(hostile_ring, H17_avail_idx_jumps_ahead)
 	uint16_t head;
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	for (uint16_t i = 0; i < r.size; i++) {
 		put_desc(r.d, i, g, 16, VRING_DESC_F_WRITE, 0);
@@ -629,7 +500,7 @@ Test(hostile_ring, H17_avail_idx_jumps_ahead)
 	cr_assert_eq(h.dev->vq[0].n_inflight, 0);
 	assert_broken(&h, &r, &s, "avail idx size+1");
 	assert_recovers(&h, 0, "avail idx size+1");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* The same through a kick: the echo device serves nothing. */
@@ -641,8 +512,7 @@ Test(hostile_ring, H17_avail_idx_jumps_ahead_via_kick)
 	struct snap s;
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	for (uint16_t i = 0; i < r.size; i++) {
 		put_desc(r.d, i, g, 16, VRING_DESC_F_WRITE, 0);
@@ -654,7 +524,7 @@ Test(hostile_ring, H17_avail_idx_jumps_ahead_via_kick)
 	cr_assert_eq(h.dev->echoed, s.echoed, "phantom entries were served");
 	assert_broken(&h, &r, &s, "avail idx 0x8000");
 	assert_recovers(&h, 0, "avail idx 0x8000");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* Exactly size ahead is a full ring, not an error. */
@@ -666,8 +536,7 @@ Test(hostile_ring, H17_avail_idx_exactly_size_ahead_ok)
 	uint16_t head;
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	for (uint16_t i = 0; i < r.size; i++) {
 		put_desc(r.d, i, g, 16, VRING_DESC_F_WRITE, 0);
@@ -681,7 +550,7 @@ Test(hostile_ring, H17_avail_idx_exactly_size_ahead_ok)
 	cr_assert_eq(take1(&h, &head), 0);
 	cr_assert_eq(h.dev->vq[0].n_inflight, r.size);
 	assert_not_broken(&h, 0, "full ring");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* avail->idx moving backwards is 0xFFFF entries ahead in 16-bit terms: broken. */
@@ -690,12 +559,10 @@ Test(hostile_ring, H17_avail_idx_moves_backwards)
 	struct hopts o = {.manual = true};
 	struct harness h;
 	struct raw_ring r;
-	struct snap s;
 	uint16_t head[2];
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	put_desc(r.d, 0, g, 16, VRING_DESC_F_WRITE, 0);
 	put_desc(r.d, 1, g, 16, VRING_DESC_F_WRITE, 0);
@@ -707,11 +574,8 @@ Test(hostile_ring, H17_avail_idx_moves_backwards)
 	vq_relchain(&h.dev->vq[0], head[1], 16);
 	vq_endchains(&h.dev->vq[0], 1);
 	raw_set_avail_idx(&r, 1);
-	snap_take(&h, &r, &s);
-	cr_assert_eq(take1(&h, &head[0]), -1);
-	assert_broken(&h, &r, &s, "avail idx backwards");
-	assert_recovers(&h, 0, "avail idx backwards");
-	hclose(&h);
+	expect_refused(&h, &r, 0, "avail idx backwards");
+	harness_close(&h);
 }
 
 /* Legal traffic across the 0xFFFF -> 0 wrap of avail->idx is not mistaken for a jump. */
@@ -725,8 +589,7 @@ Test(hostile_ring, H17_avail_idx_wraps_at_0xffff, .timeout = 30)
 	void *tok;
 	uint32_t len;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	seg = (struct vdev_drv_seg){.gpa = harness_buf(&h, 16, NULL), .len = 16, .writable = true};
 	while (total < 65536 + 100) {
 		int n = 0;
@@ -745,7 +608,7 @@ Test(hostile_ring, H17_avail_idx_wraps_at_0xffff, .timeout = 30)
 	cr_assert_eq(h.dev->echoed, total);
 	cr_assert_eq(h.dev->chain_errors, 0);
 	assert_not_broken(&h, 0, "wrap");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* ---------------- H18 head past the queue ---------------- */
@@ -755,19 +618,13 @@ static void head_past_size(uint16_t bad)
 	struct hopts o = {.manual = true};
 	struct harness h;
 	struct raw_ring r;
-	struct snap s;
-	uint16_t head;
 	char what[32];
 
 	snprintf(what, sizeof(what), "head=0x%x", bad);
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	raw_push(&r, bad);
-	snap_take(&h, &r, &s);
-	cr_assert_eq(take1(&h, &head), -1, "%s: not refused", what);
-	assert_broken(&h, &r, &s, what);
-	assert_recovers(&h, 0, what);
-	hclose(&h);
+	expect_refused(&h, &r, 0, what);
+	harness_close(&h);
 }
 
 Test(hostile_ring, H18_head_equal_to_queue_size)
@@ -794,8 +651,7 @@ Test(hostile_ring, H19_duplicate_head_in_flight)
 	struct vdev_virtio_stats st;
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	put_desc(r.d, 3, g, 16, VRING_DESC_F_WRITE, 0);
 	raw_push(&r, 3);
@@ -815,7 +671,7 @@ Test(hostile_ring, H19_duplicate_head_in_flight)
 		     (unsigned long long)(st.used - s.st.used));
 	assert_broken(&h, &r, &s, "duplicate head");
 	assert_recovers(&h, 0, "duplicate head");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* vq_relchain of a head that is not in flight: ignored and logged, not broken. */
@@ -826,11 +682,9 @@ Test(hostile_ring, H19_relchain_not_in_flight_ignored)
 	struct raw_ring r;
 	uint16_t head;
 	uint64_t g, logs;
-	uint32_t id, len;
 	struct vdev_virtio_stats st;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	put_desc(r.d, 0, g, 16, VRING_DESC_F_WRITE, 0);
 	raw_push(&r, 0);
@@ -843,14 +697,12 @@ Test(hostile_ring, H19_relchain_not_in_flight_ignored)
 	vq_relchain(&h.dev->vq[0], 0xFFFF, 16); /* not a head at all */
 	vq_endchains(&h.dev->vq[0], 1);
 	cr_assert_eq(raw_used_idx(&r), 1);
-	raw_used_elem(&r, 0, &id, &len);
-	cr_assert_eq(id, 0);
-	cr_assert_eq(len, 16);
+	expect_used(&r, 0, 0, 16, "stray relchain");
 	cr_assert_eq(stats(&h).used, st.used);
 	cr_assert_geq(log_count(&h), logs + 3, "ignored completions were not logged");
 	cr_assert_eq(h.dev->vq[0].n_inflight, 0);
 	assert_not_broken(&h, 0, "stray relchain");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* A head made available again after it completed is legal. */
@@ -862,8 +714,7 @@ Test(hostile_ring, H19_head_reused_after_completion)
 	uint16_t head;
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	put_desc(r.d, 0, g, 16, VRING_DESC_F_WRITE, 0);
 	for (int i = 0; i < 3 * r.size; i++) {
@@ -875,7 +726,7 @@ Test(hostile_ring, H19_head_reused_after_completion)
 	}
 	cr_assert_eq(raw_used_idx(&r), 3 * r.size);
 	assert_not_broken(&h, 0, "reuse");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* ---------------- H20 length arithmetic ---------------- */
@@ -887,14 +738,11 @@ Test(hostile_ring, H20_addr_plus_len_wraps)
 		struct hopts o = {.manual = true, .features = VIRTIO_RING_F_INDIRECT_DESC};
 		struct harness h;
 		struct raw_ring r;
-		struct snap s;
-		uint16_t head;
 		uint8_t *t;
 		uint64_t gt;
 		const char *what = indirect ? "wrap in table" : "wrap direct";
 
-		hopen(&h, &o);
-		raw_ring_init(&h, 0, &r);
+		hopen_ring(&h, &o, &r);
 		gt = harness_buf(&h, 32, (void **)&t);
 		if (indirect) {
 			put_desc(t, 0, 0xFFFFFFFFFFFFF000ULL, 0x2000, 0, 0);
@@ -903,11 +751,8 @@ Test(hostile_ring, H20_addr_plus_len_wraps)
 			put_desc(r.d, 0, 0xFFFFFFFFFFFFFFF0ULL, 0x20, VRING_DESC_F_WRITE, 0);
 		}
 		raw_push(&r, 0);
-		snap_take(&h, &r, &s);
-		cr_assert_eq(take1(&h, &head), -1, "%s: not refused", what);
-		assert_broken(&h, &r, &s, what);
-		assert_recovers(&h, o.features, what);
-		hclose(&h);
+		expect_refused(&h, &r, o.features, what);
+		harness_close(&h);
 	}
 }
 
@@ -939,14 +784,13 @@ Test(hostile_ring, H20_total_length_over_4GiB)
 	struct raw_ring r;
 	struct snap s;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	snap_take(&h, &r, &s);
 	/* 128 x 32 MiB = 2^32 */
 	cr_assert_eq(big_chain(&h, &r, 128, BIG_SEG), -1, "a 4 GiB chain was accepted");
 	assert_broken(&h, &r, &s, "4 GiB chain");
 	assert_recovers(&h, 0, "4 GiB chain");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* 2^32 - 1 bytes is the largest legal total ("over 2^32 - 1" is what breaks). */
@@ -957,12 +801,11 @@ Test(hostile_ring, H20_total_length_4GiB_minus_1_accepted)
 	struct raw_ring r;
 	int n;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	n = big_chain(&h, &r, 128, BIG_SEG - 1);
 	cr_assert_eq(n, 128, "a chain of 2^32 - 1 bytes gave %d", n);
 	assert_not_broken(&h, 0, "4 GiB - 1 chain");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* The used length never exceeds the writable bytes, whatever the device claims. */
@@ -972,11 +815,9 @@ Test(hostile_ring, H20_used_length_never_exceeds_writable)
 	struct harness h;
 	struct raw_ring r;
 	uint16_t heads[3];
-	uint32_t id, len;
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 64, NULL);
 	put_desc(r.d, 0, g, 7, VRING_DESC_F_NEXT, 1);
 	put_desc(r.d, 1, g + 8, 9, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 2);
@@ -992,17 +833,11 @@ Test(hostile_ring, H20_used_length_never_exceeds_writable)
 	vq_relchain(&h.dev->vq[0], heads[1], 0xFFFFFFFFu);
 	vq_relchain(&h.dev->vq[0], heads[2], 41);
 	vq_endchains(&h.dev->vq[0], 1);
-	raw_used_elem(&r, 0, &id, &len);
-	cr_assert_eq(id, 0);
-	cr_assert_eq(len, 12, "mixed chain reported %u bytes", len);
-	raw_used_elem(&r, 1, &id, &len);
-	cr_assert_eq(id, 4);
-	cr_assert_eq(len, 0, "read-only chain reported %u bytes", len);
-	raw_used_elem(&r, 2, &id, &len);
-	cr_assert_eq(id, 6);
-	cr_assert_eq(len, 40);
+	expect_used(&r, 0, 0, 12, "mixed chain");
+	expect_used(&r, 1, 4, 0, "read-only chain");
+	expect_used(&r, 2, 6, 40, "clamp");
 	assert_not_broken(&h, 0, "clamp");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* ---------------- H21 buffers that are not RAM ---------------- */
@@ -1016,8 +851,7 @@ static void bad_buffer(uint64_t addr, uint32_t len, uint16_t flags, const char *
 	uint16_t head;
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	/* a good descriptor first, so the bad one is not the head */
 	g = harness_buf(&h, 16, NULL);
 	put_desc(r.d, 0, g, 16, VRING_DESC_F_NEXT, 1);
@@ -1030,7 +864,7 @@ static void bad_buffer(uint64_t addr, uint32_t len, uint16_t flags, const char *
 		      (unsigned long long)(translations(&h) - s.translations));
 	assert_broken(&h, &r, &s, what);
 	assert_recovers(&h, 0, what);
-	hclose(&h);
+	harness_close(&h);
 }
 
 Test(hostile_ring, H21_buffer_past_end_of_ram)
@@ -1065,8 +899,7 @@ Test(hostile_ring, H21_buffer_in_ram_hole)
 	uint16_t head;
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = vdev_sim_alloc(h.sim, 8192, 4096);
 	cr_assert_eq(vdev_sim_set_hole(h.sim, g + 4096, 4096, true), 0);
 	put_desc(r.d, 0, g + 4000, 200, VRING_DESC_F_WRITE, 0);
@@ -1080,7 +913,7 @@ Test(hostile_ring, H21_buffer_in_ram_hole)
 	assert_broken(&h, &r, &s, "hole");
 	cr_assert_eq(vdev_sim_set_hole(h.sim, g + 4096, 4096, false), 0);
 	assert_recovers(&h, 0, "hole");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /*
@@ -1097,8 +930,7 @@ Test(hostile_ring, H21_buffer_on_device_bar)
 	uint16_t head;
 	uint64_t bar;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	bar = vdev_drv_bar_addr(h.drv, VIRTIO_MODERN_MMIO_BAR_IDX);
 	cr_assert_neq(bar, 0);
 	/* the notify register of queue 0 */
@@ -1111,7 +943,7 @@ Test(hostile_ring, H21_buffer_on_device_bar)
 	cr_assert_eq(st.bad_accesses, s.st.bad_accesses);
 	assert_broken(&h, &r, &s, "BAR buffer");
 	assert_recovers(&h, 0, "BAR buffer");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* Address 0 is ordinary RAM here (RAM starts at 0): accepted, data right. */
@@ -1124,8 +956,7 @@ Test(hostile_ring, H21_buffer_at_address_0_is_ram)
 	uint64_t gout;
 	uint32_t id, len;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	zero = vdev_sim_ptr(h.sim, 0, 16);
 	cr_assert_not_null(zero);
 	for (int i = 0; i < 16; i++)
@@ -1140,7 +971,7 @@ Test(hostile_ring, H21_buffer_at_address_0_is_ram)
 	cr_assert_eq(len, 16);
 	cr_assert_eq(memcmp(zero, out, 16), 0);
 	assert_not_broken(&h, 0, "address 0");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* ---------------- H22 direction lies ---------------- */
@@ -1162,8 +993,7 @@ Test(hostile_ring, H22_direction_reported_and_honoured)
 	uint32_t id, len;
 	int n;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	ga = harness_buf(&h, 32, (void **)&a);
 	gb = harness_buf(&h, 32, (void **)&b);
 	for (int i = 0; i < 32; i++) {
@@ -1199,12 +1029,10 @@ Test(hostile_ring, H22_direction_reported_and_honoured)
 	cr_assert_neq(fl[1] & VRING_DESC_F_WRITE, 0);
 	vq_retchain(&h.dev->vq[0]);
 	cr_assert_eq(echo_dev_process(h.dev, 0), 1);
-	raw_used_elem(&r, 1, &id, &len);
-	cr_assert_eq(id, 2);
-	cr_assert_eq(len, 0);
+	expect_used(&r, 1, 2, 0, "directions");
 	cr_assert_eq(memcmp(a, copy_a, 32), 0);
 	assert_not_broken(&h, 0, "directions");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* ---------------- H23 readable after writable ---------------- */
@@ -1214,13 +1042,10 @@ static void r_after_w(int variant, const char *what)
 	struct hopts o = {.manual = true, .features = VIRTIO_RING_F_INDIRECT_DESC};
 	struct harness h;
 	struct raw_ring r;
-	struct snap s;
-	uint16_t head;
 	uint8_t *t;
 	uint64_t g, gt;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 64, NULL);
 	gt = harness_buf(&h, 64, (void **)&t);
 	switch (variant) {
@@ -1241,11 +1066,8 @@ static void r_after_w(int variant, const char *what)
 		break;
 	}
 	raw_push(&r, 0);
-	snap_take(&h, &r, &s);
-	cr_assert_eq(take1(&h, &head), -1, "%s: not refused", what);
-	assert_broken(&h, &r, &s, what);
-	assert_recovers(&h, o.features, what);
-	hclose(&h);
+	expect_refused(&h, &r, o.features, what);
+	harness_close(&h);
 }
 
 Test(hostile_ring, H23_readable_after_writable_direct)
@@ -1290,8 +1112,7 @@ static void indirect_abuse(enum ind_case which, const char *what)
 	uint8_t *t, *t2;
 	uint64_t g, gt, gt2;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	cr_assert_eq(!!(vdev_drv_features(h.drv) & VIRTIO_RING_F_INDIRECT_DESC),
 		     which != IND_NO_FEATURE);
 	g = harness_buf(&h, 64, NULL);
@@ -1351,7 +1172,7 @@ static void indirect_abuse(enum ind_case which, const char *what)
 	cr_assert_leq(translations(&h) - s.translations, 4u * r.size, "%s: unbounded work", what);
 	assert_broken(&h, &r, &s, what);
 	assert_recovers(&h, o.features, what);
-	hclose(&h);
+	harness_close(&h);
 }
 
 Test(hostile_ring, H24_indirect_without_feature)
@@ -1422,10 +1243,8 @@ Test(hostile_ring, H25_indirect_table_inside_used_ring)
 	struct raw_ring r;
 	uint8_t *in, *out;
 	uint64_t gin, gout;
-	uint32_t id, len;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	gin = harness_buf(&h, 16, (void **)&in);
 	gout = harness_buf(&h, 16, (void **)&out);
 	for (int i = 0; i < 16; i++)
@@ -1438,13 +1257,11 @@ Test(hostile_ring, H25_indirect_table_inside_used_ring)
 	vdev_drv_kick(h.drv, 0);
 	cr_assert_eq(h.dev->chain_errors, 0);
 	cr_assert_eq(raw_used_idx(&r), 1);
-	raw_used_elem(&r, 0, &id, &len);
-	cr_assert_eq(id, 0);
-	cr_assert_eq(len, 16);
+	expect_used(&r, 0, 0, 16, "table in used ring");
 	cr_assert_eq(memcmp(in, out, 16), 0);
 	assert_not_broken(&h, 0, "table in used ring");
 	assert_recovers(&h, o.features, "table in used ring");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /*
@@ -1460,10 +1277,8 @@ Test(hostile_ring, H25_chain_writes_over_its_own_descriptors)
 	struct raw_ring r;
 	uint8_t *in;
 	uint64_t gin;
-	uint32_t id, len;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	gin = harness_buf(&h, 16, (void **)&in);
 	/* what lands on descriptor 0: a writable self-loop of 4 GiB - 1 */
 	put_desc(in, 0, 0, 0xFFFFFFFFu, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 0);
@@ -1474,9 +1289,7 @@ Test(hostile_ring, H25_chain_writes_over_its_own_descriptors)
 	cr_assert_eq(h.dev->chain_errors, 0);
 	cr_assert_eq(memcmp(r.d, in, 16), 0, "echo did not land on the descriptor");
 	cr_assert_eq(raw_used_idx(&r), 1);
-	raw_used_elem(&r, 0, &id, &len);
-	cr_assert_eq(id, 0);
-	cr_assert_eq(len, 16, "completion used the rewritten descriptor: %u bytes", len);
+	expect_used(&r, 0, 0, 16, "self-overwrite");
 	assert_not_broken(&h, 0, "self-overwrite");
 	/* the guest now offers the hostile descriptor: that one is refused */
 	{
@@ -1488,7 +1301,7 @@ Test(hostile_ring, H25_chain_writes_over_its_own_descriptors)
 		assert_broken(&h, &r, &s, "rewritten descriptor");
 	}
 	assert_recovers(&h, 0, "self-overwrite");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* ---------------- H26 descriptors rewritten under the device ---------------- */
@@ -1500,11 +1313,9 @@ Test(hostile_ring, H26_descriptor_rewritten_after_take)
 	struct harness h;
 	struct raw_ring r;
 	uint16_t head;
-	uint32_t id, len;
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 64, NULL);
 	put_desc(r.d, 0, g, 8, VRING_DESC_F_NEXT, 1);
 	put_desc(r.d, 1, g + 16, 16, VRING_DESC_F_WRITE, 0);
@@ -1516,11 +1327,9 @@ Test(hostile_ring, H26_descriptor_rewritten_after_take)
 	raw_avail_entry(&r, 0, 7);
 	vq_relchain(&h.dev->vq[0], head, 0x100000);
 	vq_endchains(&h.dev->vq[0], 1);
-	raw_used_elem(&r, 0, &id, &len);
-	cr_assert_eq(id, 0, "completion named head %u", id);
-	cr_assert_eq(len, 16, "completion re-read the descriptors: %u bytes", len);
+	expect_used(&r, 0, 0, 16, "rewrite after take");
 	assert_not_broken(&h, 0, "rewrite after take");
-	hclose(&h);
+	harness_close(&h);
 }
 
 static void hook_rewrite_desc(struct thost *t)
@@ -1601,7 +1410,6 @@ static void rewrite_during_walk(bool indirect)
 	uint16_t fl[8], head;
 	uint8_t *a, *b, *t;
 	uint64_t ga, gb, gt;
-	uint32_t id, len;
 	int n;
 	const char *what = indirect ? "indirect entry" : "descriptor";
 
@@ -1640,17 +1448,11 @@ static void rewrite_during_walk(bool indirect)
 	cr_assert_null(th.hook, "%s: buffer never translated", what);
 	cr_assert_eq(n, 2, "%s: rewritten during the walk: %d iovecs", what, n);
 	cr_assert_eq(head, 4);
-	cr_assert_eq(iov[0].iov_base, a);
-	cr_assert_eq(iov[0].iov_len, 32);
-	cr_assert_eq(fl[0] & VRING_DESC_F_WRITE, 0);
-	cr_assert_eq(iov[1].iov_base, b);
-	cr_assert_eq(iov[1].iov_len, 32);
-	cr_assert_neq(fl[1] & VRING_DESC_F_WRITE, 0);
+	expect_iov(iov, fl, 0, a, 32, false, what);
+	expect_iov(iov, fl, 1, b, 32, true, what);
 	vq_relchain(&dev->vq[0], head, 0xFFFFFFFFu);
 	vq_endchains(&dev->vq[0], 1);
-	raw_used_elem(&r, 0, &id, &len);
-	cr_assert_eq(id, 4);
-	cr_assert_eq(len, 32);
+	expect_used(&r, 0, 4, 32, what);
 	cr_assert_eq(raw_used_idx(&r), 1);
 	cr_assert_eq(dev->vq[0].flags & VQ_BROKED, 0, "%s: queue broken", what);
 	cr_assert_eq(m_rd(pci, VIRTIO_COMMON_STATUS, 1) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
@@ -1682,8 +1484,7 @@ Test(hostile_ring, H27_guest_scribbles_used_idx)
 	uint64_t g;
 	uint32_t id, len;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	for (uint16_t i = 0; i < r.size; i++)
 		put_desc(r.d, i, g, 16, VRING_DESC_F_WRITE, 0);
@@ -1703,22 +1504,15 @@ Test(hostile_ring, H27_guest_scribbles_used_idx)
 	cr_assert_eq(h.dev->chain_errors, 0);
 	cr_assert_eq(h.dev->vq[0].used_idx, 4, "device index followed the guest's");
 	cr_assert_eq(raw_used_idx(&r), 4, "used->idx %u, device wrote its own 4", raw_used_idx(&r));
-	raw_used_elem(&r, 3, &id, &len);
-	cr_assert_eq(id, 5, "completion not in slot 3");
-	cr_assert_eq(len, 0);
+	expect_used(&r, 3, 5, 0, "used scribble");
 	/* slot 100 % size (= 4) was not written */
 	raw_used_elem(&r, 100, &id, &len);
 	cr_assert_eq(id, 0xA5A5A5A5u);
 	assert_not_broken(&h, 0, "used scribble");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* ---------------- H28 hostile EVENT_IDX values ---------------- */
-
-static bool crossed(uint16_t event, uint16_t new_idx, uint16_t old)
-{
-	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
-}
 
 /*
  * used_event stale, equal, far behind, far ahead or 0xFFFF: the wrapping comparison
@@ -1733,8 +1527,7 @@ Test(hostile_ring, H28_event_idx_hostile_used_event)
 	uint16_t head;
 	struct virtio_vq_info *vq;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	vq = &h.dev->vq[0];
 	g = harness_buf(&h, 16, NULL);
 	for (uint16_t i = 0; i < r.size; i++)
@@ -1765,12 +1558,12 @@ Test(hostile_ring, H28_event_idx_hostile_used_event)
 		raw_set_used_event(&r, ev);
 		vq_endchains(vq, 0);
 		isr = vdev_drv_read_isr(h.drv);
-		cr_assert_eq(!!(isr & VIRTIO_CR_ISR_QUEUES), crossed(ev, new_idx, old),
+		cr_assert_eq(!!(isr & VIRTIO_CR_ISR_QUEUES), event_crossed(ev, new_idx, old),
 			     "round %d: used_event %u, used %u -> %u: ISR 0x%02x", round, ev, old,
 			     new_idx, isr);
 	}
 	assert_not_broken(&h, 0, "event values");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* Without EVENT_IDX only bit 0 of avail->flags counts; reserved bits are ignored. */
@@ -1784,8 +1577,7 @@ Test(hostile_ring, H28_avail_flags_reserved_bits_ignored)
 	static const uint16_t flags[] = {0xFFFE, 0xFFFF, 0x8000, 0x0001};
 	static const bool want[] = {true, false, true, false};
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	put_desc(r.d, 0, g, 16, VRING_DESC_F_WRITE, 0);
 	(void)vdev_drv_read_isr(h.drv);
@@ -1802,7 +1594,7 @@ Test(hostile_ring, H28_avail_flags_reserved_bits_ignored)
 			     flags[i], isr);
 	}
 	assert_not_broken(&h, 0, "avail flags");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* ---------------- H29 iovec overflow ---------------- */
@@ -1820,8 +1612,7 @@ Test(hostile_ring, H29_iovec_overflow_breaks_at_cap)
 	uint16_t head;
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = vdev_sim_alloc(h.sim, 1 << 20, 4096);
 	cr_assert_neq(g, 0);
 	put_desc(r.d, 0, g, 1 << 20, 0, 0);
@@ -1833,7 +1624,7 @@ Test(hostile_ring, H29_iovec_overflow_breaks_at_cap)
 		      (unsigned long long)(translations(&h) - s.translations));
 	assert_broken(&h, &r, &s, "iovec overflow");
 	assert_recovers(&h, 0, "iovec overflow");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* Exactly n_iov fragments fit; one byte more breaks (sim fragmentation 512). */
@@ -1848,8 +1639,7 @@ Test(hostile_ring, H29_exactly_n_iov_fragments)
 	uint64_t g;
 	int n;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = vdev_sim_alloc(h.sim, ECHO_MAX_IOV * 512 + 512, 512);
 	cr_assert_neq(g, 0);
 	put_desc(r.d, 0, g, ECHO_MAX_IOV * 512, VRING_DESC_F_WRITE, 0);
@@ -1864,7 +1654,7 @@ Test(hostile_ring, H29_exactly_n_iov_fragments)
 	cr_assert_eq(take(&h, 0, &head, iov, ECHO_MAX_IOV), -1, "65 fragments accepted");
 	assert_broken(&h, &r, &s, "65 fragments");
 	assert_recovers(&h, 0, "65 fragments");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* The echo device's own path: chain_errors grows and the queue breaks. */
@@ -1876,8 +1666,7 @@ Test(hostile_ring, H29_iovec_overflow_via_echo)
 	struct snap s;
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = vdev_sim_alloc(h.sim, 80 * 512, 512);
 	cr_assert_neq(g, 0);
 	/* 40 + 40 fragments */
@@ -1889,7 +1678,7 @@ Test(hostile_ring, H29_iovec_overflow_via_echo)
 	cr_assert_eq(h.dev->chain_errors, s.chain_errors + 1);
 	assert_broken(&h, &r, &s, "echo iovec overflow");
 	assert_recovers(&h, 0, "echo iovec overflow");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* ---------------- H30 flooding ---------------- */
@@ -1906,8 +1695,7 @@ Test(hostile_ring, H30_full_queue_never_reaped)
 	struct raw_ring r;
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	for (uint16_t i = 0; i < r.size; i++)
 		put_desc(r.d, i, g, 16, VRING_DESC_F_WRITE, 0);
@@ -1923,7 +1711,7 @@ Test(hostile_ring, H30_full_queue_never_reaped)
 	}
 	cr_assert_eq(h.dev->echoed, 2000u * r.size);
 	assert_not_broken(&h, 0, "flood");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* A backend that never completes: in flight stays <= size, and the guest cannot
@@ -1937,8 +1725,7 @@ Test(hostile_ring, H30_inflight_bounded_by_queue_size)
 	uint16_t head;
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	for (uint16_t i = 0; i < r.size; i++) {
 		put_desc(r.d, i, g, 16, VRING_DESC_F_WRITE, 0);
@@ -1956,7 +1743,7 @@ Test(hostile_ring, H30_inflight_bounded_by_queue_size)
 	cr_assert_leq(h.dev->vq[0].n_inflight, r.size);
 	assert_broken(&h, &r, &s, "republished in-flight heads");
 	assert_recovers(&h, 0, "republished in-flight heads");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* Every queue full and kicked at once: each one is served completely. */
@@ -1989,7 +1776,7 @@ Test(hostile_ring, H30_many_queues_kicked_at_once)
 	}
 	for (uint16_t q = 0; q < ECHO_MAX_QUEUES; q++)
 		assert_not_broken(&h, q, "many queues");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* ---------------- H31 chains the device cannot use ---------------- */
@@ -2019,7 +1806,7 @@ Test(hostile_ring, H31_readable_only_chain_completes_len_0)
 	cr_assert_eq(vdev_drv_queue_free(h.drv, 0), 8);
 	assert_not_broken(&h, 0, "read-only");
 	roundtrip_ok(&h, 0, "after read-only chains");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /*
@@ -2034,10 +1821,8 @@ Test(hostile_ring, H31_zero_length_only_chain_completed)
 	uint16_t head;
 	uint64_t g, gt;
 	uint8_t *t;
-	uint32_t id, len;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	gt = harness_buf(&h, 32, (void **)&t);
 	put_desc(r.d, 0, g, 0, VRING_DESC_F_NEXT, 1);
@@ -2052,12 +1837,8 @@ Test(hostile_ring, H31_zero_length_only_chain_completed)
 	cr_assert_eq(take1(&h, &head), 1, "the next real chain was not handed out");
 	cr_assert_eq(head, 3);
 	cr_assert_eq(raw_used_idx(&r), 2, "empty chains not completed at once");
-	raw_used_elem(&r, 0, &id, &len);
-	cr_assert_eq(id, 0);
-	cr_assert_eq(len, 0);
-	raw_used_elem(&r, 1, &id, &len);
-	cr_assert_eq(id, 2);
-	cr_assert_eq(len, 0);
+	expect_used(&r, 0, 0, 0, "empty chains");
+	expect_used(&r, 1, 2, 0, "empty chains");
 	cr_assert_eq(h.dev->vq[0].n_inflight, 1);
 	vq_relchain(&h.dev->vq[0], head, 16);
 	vq_endchains(&h.dev->vq[0], 1);
@@ -2067,12 +1848,10 @@ Test(hostile_ring, H31_zero_length_only_chain_completed)
 	raw_push(&r, 0);
 	cr_assert_eq(take1(&h, &head), 0);
 	cr_assert_eq(raw_used_idx(&r), 4);
-	raw_used_elem(&r, 3, &id, &len);
-	cr_assert_eq(id, 0);
-	cr_assert_eq(len, 0);
+	expect_used(&r, 3, 0, 0, "empty chains");
 	cr_assert_eq(h.dev->vq[0].n_inflight, 0, "empty chain leaked");
 	assert_not_broken(&h, 0, "empty chains");
-	hclose(&h);
+	harness_close(&h);
 }
 
 /* A full ring of empty chains is drained in bounded work, and nothing leaks. */
@@ -2084,8 +1863,7 @@ Test(hostile_ring, H31_ring_full_of_empty_chains)
 	uint16_t head;
 	uint64_t g;
 
-	hopen(&h, &o);
-	raw_ring_init(&h, 0, &r);
+	hopen_ring(&h, &o, &r);
 	g = harness_buf(&h, 16, NULL);
 	for (int round = 1; round <= 100; round++) {
 		for (uint16_t i = 0; i < r.size; i++) {
@@ -2097,5 +1875,5 @@ Test(hostile_ring, H31_ring_full_of_empty_chains)
 		cr_assert_eq(h.dev->vq[0].n_inflight, 0);
 	}
 	assert_not_broken(&h, 0, "empty ring");
-	hclose(&h);
+	harness_close(&h);
 }

@@ -12,148 +12,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "harness.h"
+#include "test_util.h"
 
-#define CHECK_EQ(ctx, actual, expected)                                                  \
-	do {                                                                             \
-		uint64_t a__ = (uint64_t)(actual), e__ = (uint64_t)(expected);           \
-		cr_assert(a__ == e__, "%s: %s = %#" PRIx64 ", expected %#" PRIx64, (ctx), \
-			  #actual, a__, e__);                                            \
-	} while (0)
-
-#define FOR_EACH_COMBO(c)                                                                   \
-	for (const struct harness_combo *c = harness_combos; c < harness_combos + harness_ncombos; \
-	     c++)
-#define FOR_EACH_MODERN(c)                                                                  \
-	FOR_EACH_COMBO(c)                                                                   \
-	if (c->access == VDEV_DRV_LEGACY)                                                   \
-		continue;                                                                   \
-	else
-#define FOR_EACH_LEGACY(c)                                                                  \
-	FOR_EACH_COMBO(c)                                                                   \
-	if (c->access != VDEV_DRV_LEGACY)                                                   \
-		continue;                                                                   \
-	else
-
-#define ACK VIRTIO_CR_STATUS_ACK
-#define DRV VIRTIO_CR_STATUS_DRIVER
-#define DOK VIRTIO_CR_STATUS_DRIVER_OK
-#define FOK VIRTIO_CR_STATUS_FEATURES_OK
-#define NEEDS_RESET VIRTIO_CR_STATUS_NEEDS_RESET
-#define FAILED VIRTIO_CR_STATUS_FAILED
 #define RAM_SIZE (16ULL << 20) /* harness RAM: [0, 16 MiB) */
-#define MSI_ADDR 0xfee00000u
 
 /* ---------------- helpers ---------------- */
 
-static bool is_legacy(const struct harness_combo *c)
-{
-	return c->access == VDEV_DRV_LEGACY;
-}
-
-static void open_combo(struct harness *h, const struct harness_combo *c,
-		       const struct echo_dev_config *e)
-{
-	int rc = harness_open(h, c->mode, c->access, e);
-
-	cr_assert_eq(rc, 0, "%s: harness_open = %d", c->name, rc);
-}
-
-static void open_combo_msix(struct harness *h, const struct harness_combo *c)
-{
-	int rc = harness_open_msix(h, c->mode, c->access);
-
-	cr_assert_eq(rc, 0, "%s: harness_open_msix = %d", c->name, rc);
-	cr_assert(vdev_pci_msix_enabled(echo_dev_pci(h->dev)), "%s: MSI-X off", c->name);
-}
-
-static struct vdev_virtio_stats stats(struct harness *h)
-{
-	struct vdev_virtio_stats st;
-
-	vdev_virtio_get_stats(&h->dev->base, &st);
-	return st;
-}
-
-static struct vdev_sim_irqs irqs(struct harness *h)
-{
-	struct vdev_sim_irqs i;
-
-	vdev_sim_get_irqs(h->sim, &i);
-	return i;
-}
-
-/* Refused accesses at either layer. */
-static uint64_t refusals(struct harness *h)
-{
-	struct vdev_pci_stats ps;
-
-	vdev_pci_get_stats(echo_dev_pci(h->dev), &ps);
-	return stats(h).bad_accesses + ps.bad_accesses;
-}
-
-static uint64_t crd(struct harness *h, uint64_t off, int w)
-{
-	return vdev_drv_region_read(h->drv, VDEV_DRV_REGION_COMMON, off, w);
-}
-
-static void cwr(struct harness *h, uint64_t off, int w, uint64_t v)
-{
-	vdev_drv_region_write(h->drv, VDEV_DRV_REGION_COMMON, off, w, v);
-}
-
-static uint64_t lrd(struct harness *h, uint64_t off, int w)
-{
-	return vdev_drv_region_read(h->drv, VDEV_DRV_REGION_LEGACY, off, w);
-}
-
-static void lwr(struct harness *h, uint64_t off, int w, uint64_t v)
-{
-	vdev_drv_region_write(h->drv, VDEV_DRV_REGION_LEGACY, off, w, v);
-}
-
-static uint64_t brd(struct harness *h, int bar, uint64_t off, int w)
-{
-	return virtio_pci_read(vdev_sim_vmctx(h->sim), 0, echo_dev_pci(h->dev), bar, off, w);
-}
-
-static void bwr(struct harness *h, int bar, uint64_t off, int w, uint64_t v)
-{
-	virtio_pci_write(vdev_sim_vmctx(h->sim), 0, echo_dev_pci(h->dev), bar, off, w, v);
-}
-
-static uint16_t ld16(const void *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static void st16(void *p, uint16_t v)
-{
-	memcpy(p, &v, 2);
-}
-
-/* One request, in -> out; with a manual echo the test serves it itself. */
+/* One 16-byte request, in -> out; with a manual echo the test serves it itself. */
 static void roundtrip(const char *ctx, struct harness *h, uint16_t q)
 {
-	void *in, *out, *tok = NULL;
-	uint64_t gin = harness_buf(h, 16, &in), gout = harness_buf(h, 16, &out);
-	struct vdev_drv_seg segs[2] = {{gin, 16, false}, {gout, 16, true}};
-	int token;
-	uint32_t len = 0;
-
-	memset(in, 0x6b, 16);
-	memset(out, 0, 16);
-	cr_assert_eq(vdev_drv_enqueue(h->drv, q, segs, 2, false, &token), 0, "%s: enqueue", ctx);
-	vdev_drv_kick(h->drv, q);
-	if (h->dev->manual)
-		echo_dev_process(h->dev, q);
-	cr_assert_eq(vdev_drv_dequeue(h->drv, q, &tok, &len), 1, "%s: no completion", ctx);
-	cr_assert_eq(tok, &token, "%s: wrong token", ctx);
-	CHECK_EQ(ctx, len, 16);
-	cr_assert(memcmp(in, out, 16) == 0, "%s: data not echoed", ctx);
+	echo_roundtrip(ctx, h, q, 16, 0x6b, 0);
 }
 
 struct snap {
@@ -182,7 +50,7 @@ static void expect_registers_answer(const char *ctx, struct harness *h,
 		cwr(h, VIRTIO_COMMON_DFSELECT, 4, 1);
 		CHECK_EQ(ctx, crd(h, VIRTIO_COMMON_DF, 4), 1);
 	}
-	CHECK_EQ(ctx, vdev_drv_read_config64(h->drv, ECHO_CFG_ID), 0x6f68636576656476ULL);
+	CHECK_EQ(ctx, vdev_drv_read_config64(h->drv, ECHO_CFG_ID), ECHO_ID_LE64);
 }
 
 /* The "broken" outcome, INTx flavour (the harness runs without MSI-X). */
@@ -222,20 +90,6 @@ static void expect_recovers(const char *ctx, struct harness *h)
 	roundtrip(ctx, h, 0);
 	CHECK_EQ(ctx, vdev_drv_read_status(h->drv) & NEEDS_RESET, 0);
 	CHECK_EQ(ctx, stats(h).guest_errors, errors);
-}
-
-/* Modern queue programming straight through common config. */
-static void program_queue(struct harness *h, uint16_t q, uint16_t size, uint64_t desc,
-			  uint64_t avail, uint64_t used)
-{
-	cwr(h, VIRTIO_COMMON_Q_SELECT, 2, q);
-	cwr(h, VIRTIO_COMMON_Q_SIZE, 2, size);
-	cwr(h, VIRTIO_COMMON_Q_DESCLO, 4, (uint32_t)desc);
-	cwr(h, VIRTIO_COMMON_Q_DESCHI, 4, desc >> 32);
-	cwr(h, VIRTIO_COMMON_Q_AVAILLO, 4, (uint32_t)avail);
-	cwr(h, VIRTIO_COMMON_Q_AVAILHI, 4, avail >> 32);
-	cwr(h, VIRTIO_COMMON_Q_USEDLO, 4, (uint32_t)used);
-	cwr(h, VIRTIO_COMMON_Q_USEDHI, 4, used >> 32);
 }
 
 /* Every common-config field at its natural width (per-queue ones for queue_select). */
@@ -380,20 +234,14 @@ Test(hostile_transport, H02_notify_before_driver_ok_is_ignored)
 	FOR_EACH_COMBO(c)
 	{
 		struct harness h;
-		void *in, *out, *tok;
-		uint64_t gin, gout;
-		struct vdev_drv_seg segs[2];
+		void *tok;
 		int token;
 		uint32_t len;
 
 		open_combo(&h, c, NULL);
 		cr_assert_eq(vdev_drv_negotiate(h.drv, ECHO_F_TEST, NULL), 0);
 		cr_assert_eq(vdev_drv_queue_setup(h.drv, 0, 0, VIRTIO_MSI_NO_VECTOR), 0);
-		gin = harness_buf(&h, 8, &in);
-		gout = harness_buf(&h, 8, &out);
-		segs[0] = (struct vdev_drv_seg){gin, 8, false};
-		segs[1] = (struct vdev_drv_seg){gout, 8, true};
-		cr_assert_eq(vdev_drv_enqueue(h.drv, 0, segs, 2, false, &token), 0);
+		enqueue_inout(c->name, &h, 0, 8, &token, NULL);
 		expect_kick_ignored(c->name, &h, c, 0);
 		CHECK_EQ(c->name, vdev_drv_dequeue(h.drv, 0, &tok, &len), 0);
 		/* Once ready, the same request goes through. */
@@ -443,8 +291,7 @@ Test(hostile_transport, H02_notify_for_broken_device_is_ignored)
 	{
 		struct harness h;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		virtio_dev_error(&h.dev->base);
 		expect_kick_ignored(c->name, &h, c, 0);
 		CHECK_EQ(c->name, vdev_virtio_queue_notify(&h.dev->base, 0), -EINVAL);
@@ -561,8 +408,7 @@ Test(hostile_transport, H04_legacy_pfn_rewrites_after_driver_ok_are_ignored)
 		struct snap s;
 		uint64_t pfn, other;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		lwr(&h, VIRTIO_CR_QSEL, 2, 0);
 		pfn = lrd(&h, VIRTIO_CR_PFN, 4);
 		cr_assert(pfn != 0);
@@ -709,26 +555,13 @@ Test(hostile_transport, H05_legacy_bad_pfn_breaks_the_device)
 
 /* ---------------- H06 ---------------- */
 
-static void expect_status_refused(const char *ctx, struct harness *h, uint8_t val)
-{
-	uint8_t before = vdev_drv_read_status(h->drv);
-	uint64_t refused = stats(h).status_refused;
-
-	vdev_drv_write_status(h->drv, val);
-	cr_assert_eq(vdev_drv_read_status(h->drv), before, "%s: status %#x taken from %#x", ctx,
-		     val, before);
-	cr_assert_eq(stats(h).status_refused, refused + 1, "%s: status %#x not counted", ctx, val);
-}
-
 Test(hostile_transport, H06_driver_ok_without_features_ok_refused)
 {
 	FOR_EACH_MODERN(c)
 	{
 		struct harness h;
 
-		open_combo(&h, c, NULL);
-		vdev_drv_write_status(h.drv, ACK);
-		vdev_drv_write_status(h.drv, ACK | DRV);
+		open_acked(&h, c, NULL);
 		expect_status_refused(c->name, &h, ACK | DRV | DOK);
 		/* A queue set up meanwhile is not kicked into service. */
 		cr_assert_eq(vdev_drv_queue_setup(h.drv, 0, 0, VIRTIO_MSI_NO_VECTOR), 0);
@@ -744,8 +577,7 @@ Test(hostile_transport, H06_clearing_bits_without_reset_refused)
 		struct harness h;
 		uint8_t st;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		st = vdev_drv_read_status(h.drv);
 		expect_status_refused(c->name, &h, st & ~ACK);
 		expect_status_refused(c->name, &h, st & ~DRV);
@@ -763,8 +595,7 @@ Test(hostile_transport, H06_reserved_status_bits_refused)
 		struct harness h;
 		uint8_t st;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		st = vdev_drv_read_status(h.drv);
 		expect_status_refused(c->name, &h, st | 0x10);
 		expect_status_refused(c->name, &h, st | 0x20);
@@ -779,22 +610,15 @@ Test(hostile_transport, H06_failed_then_kick_is_ignored)
 	FOR_EACH_COMBO(c)
 	{
 		struct harness h;
-		void *in, *out, *tok;
-		uint64_t gin, gout;
-		struct vdev_drv_seg segs[2];
+		void *out, *tok;
 		int token;
 		uint32_t len;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		vdev_drv_write_status(h.drv, vdev_drv_read_status(h.drv) | FAILED);
 		cr_assert(vdev_drv_read_status(h.drv) & FAILED);
-		gin = harness_buf(&h, 8, &in);
-		gout = harness_buf(&h, 8, &out);
+		out = enqueue_inout(c->name, &h, 0, 8, &token, NULL);
 		memset(out, 0, 8);
-		segs[0] = (struct vdev_drv_seg){gin, 8, false};
-		segs[1] = (struct vdev_drv_seg){gout, 8, true};
-		cr_assert_eq(vdev_drv_enqueue(h.drv, 0, segs, 2, false, &token), 0);
 		expect_kick_ignored(c->name, &h, c, 0);
 		CHECK_EQ(c->name, vdev_drv_dequeue(h.drv, 0, &tok, &len), 0);
 		CHECK_EQ(c->name, h.dev->echoed, 0);
@@ -811,8 +635,7 @@ Test(hostile_transport, H06_driver_ok_twice_is_harmless)
 		uint8_t st;
 		uint64_t refused, resets;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		roundtrip(c->name, &h, 0);
 		st = vdev_drv_read_status(h.drv);
 		refused = stats(&h).status_refused;
@@ -831,14 +654,6 @@ Test(hostile_transport, H06_driver_ok_twice_is_harmless)
 
 /* ---------------- H07 ---------------- */
 
-static void write_modern_features(struct harness *h, uint64_t f)
-{
-	cwr(h, VIRTIO_COMMON_GFSELECT, 4, 0);
-	cwr(h, VIRTIO_COMMON_GF, 4, (uint32_t)f);
-	cwr(h, VIRTIO_COMMON_GFSELECT, 4, 1);
-	cwr(h, VIRTIO_COMMON_GF, 4, f >> 32);
-}
-
 Test(hostile_transport, H07_unoffered_features_leave_features_ok_clear)
 {
 	static const uint64_t extra[] = {1ULL << 5, 1ULL << 23, VIRTIO_F_RING_PACKED,
@@ -850,11 +665,8 @@ Test(hostile_transport, H07_unoffered_features_leave_features_ok_clear)
 		for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
 			struct harness h;
 
-			open_combo(&h, c, NULL);
-			vdev_drv_write_status(h.drv, ACK);
-			vdev_drv_write_status(h.drv, ACK | DRV);
-			write_modern_features(&h, ECHO_F_TEST | VIRTIO_F_VERSION_1 | extra[i]);
-			vdev_drv_write_status(h.drv, ACK | DRV | FOK);
+			open_acked(&h, c, NULL);
+			write_features_ok(&h, ECHO_F_TEST | VIRTIO_F_VERSION_1 | extra[i]);
 			cr_assert_eq(vdev_drv_read_status(h.drv) & FOK, 0,
 				     "%s: FEATURES_OK kept with %#" PRIx64, c->name, extra[i]);
 			CHECK_EQ(c->name, stats(&h).features_refused, 1);
@@ -870,9 +682,7 @@ Test(hostile_transport, H07_legacy_unoffered_features_are_dropped)
 	{
 		struct harness h;
 
-		open_combo(&h, c, NULL);
-		vdev_drv_write_status(h.drv, ACK);
-		vdev_drv_write_status(h.drv, ACK | DRV);
+		open_acked(&h, c, NULL);
 		lwr(&h, VIRTIO_CR_GUESTCAP, 4, 0xffffffff);
 		CHECK_EQ(c->name, h.dev->base.negotiated_caps, (uint32_t)ECHO_DEFAULT_FEATURES);
 		CHECK_EQ(c->name, h.dev->applied_features, (uint32_t)ECHO_DEFAULT_FEATURES);
@@ -886,8 +696,7 @@ Test(hostile_transport, H07_features_changed_after_features_ok_are_ignored)
 	{
 		struct harness h;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		write_modern_features(&h, ~0ULL);
 		CHECK_EQ(c->name, h.dev->base.negotiated_caps, ECHO_F_TEST | VIRTIO_F_VERSION_1);
 		CHECK_EQ(c->name, h.dev->apply_calls, 1);
@@ -931,8 +740,7 @@ Test(hostile_transport, H07_indirect_descriptor_without_feature_breaks_queue)
 		struct virtio_desc d;
 		void *in, *out, *tp;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		CHECK_EQ(c->name, h.dev->base.negotiated_caps & VIRTIO_RING_F_INDIRECT_DESC, 0);
 		size = vdev_drv_queue_size(h.drv, 0);
 		cr_assert_eq(vdev_drv_queue_rings(h.drv, 0, &desc, &avail, &used), 0);
@@ -973,22 +781,15 @@ Test(hostile_transport, H07_event_idx_fields_ignored_without_feature)
 		struct harness h;
 		uint64_t desc, avail, used, raises;
 		uint16_t size;
-		void *in, *out, *tok;
-		uint64_t gin, gout;
-		struct vdev_drv_seg segs[2];
+		void *tok;
 		int token;
 		uint32_t len;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		size = vdev_drv_queue_size(h.drv, 0);
 		cr_assert_eq(vdev_drv_queue_rings(h.drv, 0, &desc, &avail, &used), 0);
 		st16(vdev_sim_ptr(h.sim, used + 4 + 8ULL * size, 2), 0xabcd); /* avail_event */
-		gin = harness_buf(&h, 8, &in);
-		gout = harness_buf(&h, 8, &out);
-		segs[0] = (struct vdev_drv_seg){gin, 8, false};
-		segs[1] = (struct vdev_drv_seg){gout, 8, true};
-		cr_assert_eq(vdev_drv_enqueue(h.drv, 0, segs, 2, false, &token), 0);
+		enqueue_inout(c->name, &h, 0, 8, &token, NULL);
 		/* used_event far away: would suppress the interrupt if it were honoured */
 		st16(vdev_sim_ptr(h.sim, avail + 4 + 2ULL * size, 2), 0x7fff);
 		raises = irqs(&h).intx_raises;
@@ -1032,8 +833,7 @@ Test(hostile_transport, H08_device_config_past_end_straddling_and_odd_widths)
 		int bar = cfg_bar(c);
 		uint64_t base = cfg_base(c);
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		vdev_drv_write_config64(h.drv, ECHO_CFG_SCRATCH64, 0x8877665544332211ULL);
 		vdev_drv_write_config32(h.drv, ECHO_CFG_SCRATCH, 0xfeedface);
 		memcpy(cfg, h.dev->cfg, sizeof(cfg));
@@ -1051,7 +851,7 @@ Test(hostile_transport, H08_device_config_past_end_straddling_and_odd_widths)
 		cr_assert(memcmp(cfg, h.dev->cfg, sizeof(cfg)) == 0, "%s: config changed", c->name);
 		/* valid 8-byte accesses around them still work */
 		CHECK_EQ(c->name, brd(&h, bar, base + ECHO_CFG_SCRATCH64, 8), 0x8877665544332211ULL);
-		CHECK_EQ(c->name, brd(&h, bar, base + ECHO_CFG_ID, 8), 0x6f68636576656476ULL);
+		CHECK_EQ(c->name, brd(&h, bar, base + ECHO_CFG_ID, 8), ECHO_ID_LE64);
 		CHECK_EQ(c->name, brd(&h, bar, base + ECHO_CFG_SCRATCH, 8), 0x44332211feedfaceULL);
 		expect_not_broken(c->name, &h, &s);
 		roundtrip(c->name, &h, 0);
@@ -1078,8 +878,7 @@ Test(hostile_transport, H08_device_config_read_only_fields_refuse_writes)
 		int bar = cfg_bar(c);
 		uint64_t base = cfg_base(c);
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		roundtrip(c->name, &h, 0);  /* requests = 1 */
 		memcpy(cfg, h.dev->cfg, sizeof(cfg));
 		s = snap_take(&h);
@@ -1106,8 +905,7 @@ Test(hostile_transport, H08_config_generation_changes_with_device_config)
 		struct harness h;
 		uint8_t gen;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		for (int i = 0; i < 300; i++) { /* across the 8-bit wrap */
 			gen = (uint8_t)crd(&h, VIRTIO_COMMON_CFGGENERATION, 1);
 			echo_dev_host_set_scratch(h.dev, (uint32_t)i);
@@ -1132,12 +930,8 @@ Test(hostile_transport, H09_msix_table_and_pba_abuse)
 
 		open_combo_msix(&h, c);
 		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
-		for (unsigned v = 0; v < 2; v++) {
-			bwr(&h, 1, 16 * v, 4, MSI_ADDR);
-			bwr(&h, 1, 16 * v + 4, 4, 0);
-			bwr(&h, 1, 16 * v + 8, 4, 0x100 + v);
-			bwr(&h, 1, 16 * v + 12, 4, 0);
-		}
+		for (int v = 0; v < 2; v++)
+			msix_program(&h, v, 0x100u + (unsigned)v, false);
 		for (unsigned i = 0; i < 8; i++)
 			table[i] = (uint32_t)brd(&h, 1, 4 * i, 4);
 		s = snap_take(&h);
@@ -1195,14 +989,6 @@ Test(hostile_transport, H09_msix_table_and_pba_abuse)
 
 /* ---------------- H10 ---------------- */
 
-static void set_cfg_vector(struct harness *h, const struct harness_combo *c, uint16_t v)
-{
-	if (is_legacy(c))
-		lwr(h, VIRTIO_CR_CFGVEC, 2, v);
-	else
-		cwr(h, VIRTIO_COMMON_MSIX, 2, v);
-}
-
 static uint16_t get_cfg_vector(struct harness *h, const struct harness_combo *c)
 {
 	return (uint16_t)(is_legacy(c) ? lrd(h, VIRTIO_CR_CFGVEC, 2) : crd(h, VIRTIO_COMMON_MSIX, 2));
@@ -1247,7 +1033,7 @@ Test(hostile_transport, H10_vector_past_table_reads_no_vector_and_sends_nothing)
 			}
 			cr_assert_eq(vdev_drv_negotiate(h.drv, ECHO_F_TEST, NULL), 0);
 			cr_assert_eq(vdev_drv_queue_setup(h.drv, 0, 0, VIRTIO_MSI_NO_VECTOR), 0);
-			set_cfg_vector(&h, c, bogus[i]);
+			set_config_vector(&h, c, bogus[i]);
 			CHECK_EQ(c->name, get_cfg_vector(&h, c), VIRTIO_MSI_NO_VECTOR);
 			set_q_vector(&h, c, 0, bogus[i]);
 			CHECK_EQ(c->name, get_q_vector(&h, c, 0), VIRTIO_MSI_NO_VECTOR);
@@ -1258,7 +1044,7 @@ Test(hostile_transport, H10_vector_past_table_reads_no_vector_and_sends_nothing)
 			CHECK_EQ(c->name, irqs(&h).msi_count, i0.msi_count);
 			CHECK_EQ(c->name, irqs(&h).intx_raises, i0.intx_raises);
 			/* valid vectors still take */
-			set_cfg_vector(&h, c, 1);
+			set_config_vector(&h, c, 1);
 			CHECK_EQ(c->name, get_cfg_vector(&h, c), 1);
 			echo_dev_host_set_scratch(h.dev, 2);
 			CHECK_EQ(c->name, vdev_sim_msi_count(h.sim, 1), 1);
@@ -1276,7 +1062,7 @@ Test(hostile_transport, H10_vectors_without_msix_read_no_vector)
 
 		open_combo(&h, c, NULL);
 		cr_assert_eq(vdev_drv_negotiate(h.drv, ECHO_F_TEST, NULL), 0);
-		set_cfg_vector(&h, c, 0);
+		set_config_vector(&h, c, 0);
 		CHECK_EQ(c->name, get_cfg_vector(&h, c), VIRTIO_MSI_NO_VECTOR);
 		set_q_vector(&h, c, 0, 0);
 		CHECK_EQ(c->name, get_q_vector(&h, c, 0), VIRTIO_MSI_NO_VECTOR);
@@ -1365,8 +1151,7 @@ Test(hostile_transport, H11_notify_wrong_widths_and_unaligned_do_not_kick)
 		struct harness h;
 		struct snap s;
 
-		open_combo(&h, c, &e);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, &e, ECHO_F_TEST, 0);
 		s = snap_take(&h);
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			bwr(&h, 4, VIRTIO_CAP_NOTIFY_OFFSET + bad[i].off, bad[i].width, 0);
@@ -1430,21 +1215,17 @@ Test(hostile_transport, H12_reset_with_requests_in_flight_writes_nothing)
 		uint8_t used_copy[4 + 8 * 2];
 		void *outs[2];
 
-		open_combo(&h, c, &e);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, &e, ECHO_F_TEST, 0);
 		vq = &h.dev->vq[0];
 		size = vdev_drv_queue_size(h.drv, 0);
 		cr_assert_eq(vdev_drv_queue_rings(h.drv, 0, &desc, &avail, &used), 0);
 		for (int i = 0; i < 2; i++) {
 			void *in;
-			uint64_t gin = harness_buf(&h, 8, &in);
-			uint64_t gout = harness_buf(&h, 8, &outs[i]);
-			struct vdev_drv_seg segs[2] = {{gin, 8, false}, {gout, 8, true}};
 			static int token[2];
 
+			outs[i] = enqueue_inout(c->name, &h, 0, 8, &token[i], &in);
 			memset(in, 0x77, 8);
 			memset(outs[i], 0, 8);
-			cr_assert_eq(vdev_drv_enqueue(h.drv, 0, segs, 2, false, &token[i]), 0);
 		}
 		vdev_drv_kick(h.drv, 0);
 		CHECK_EQ(c->name, h.dev->kicks, 1);
@@ -1498,17 +1279,10 @@ Test(hostile_transport, H12_completion_after_reset_is_logged)
 		struct iovec iov[4];
 		uint16_t flags[4], head;
 		uint64_t logs;
+		static int token;
 
-		open_combo(&h, c, &e);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
-		{
-			void *in, *out;
-			uint64_t gin = harness_buf(&h, 8, &in), gout = harness_buf(&h, 8, &out);
-			struct vdev_drv_seg segs[2] = {{gin, 8, false}, {gout, 8, true}};
-			static int token;
-
-			cr_assert_eq(vdev_drv_enqueue(h.drv, 0, segs, 2, false, &token), 0);
-		}
+		open_ready(&h, c, &e, ECHO_F_TEST, 0);
+		enqueue_inout(c->name, &h, 0, 8, &token, NULL);
 		vdev_drv_kick(h.drv, 0);
 		cr_assert(vq_getchain(&h.dev->vq[0], &head, iov, 4, flags) > 0);
 		cr_assert_eq(vdev_drv_reset(h.drv), 0);
@@ -1531,9 +1305,7 @@ Test(hostile_transport, H12_reset_in_flight_with_msix_sends_nothing)
 		uint16_t head;
 		struct iovec iov[4];
 		uint16_t flags[4];
-		void *in, *out;
-		uint64_t gin, gout, desc, avail, used;
-		struct vdev_drv_seg segs[2];
+		uint64_t desc, avail, used;
 		int token;
 
 		open_combo(&h, c, &e);
@@ -1541,11 +1313,7 @@ Test(hostile_transport, H12_reset_in_flight_with_msix_sends_nothing)
 		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
 		cr_assert_eq(vdev_drv_queue_rings(h.drv, 0, &desc, &avail, &used), 0);
 		vq = &h.dev->vq[0];
-		gin = harness_buf(&h, 8, &in);
-		gout = harness_buf(&h, 8, &out);
-		segs[0] = (struct vdev_drv_seg){gin, 8, false};
-		segs[1] = (struct vdev_drv_seg){gout, 8, true};
-		cr_assert_eq(vdev_drv_enqueue(h.drv, 0, segs, 2, false, &token), 0);
+		enqueue_inout(c->name, &h, 0, 8, &token, NULL);
 		vdev_drv_kick(h.drv, 0);
 		cr_assert(vq_getchain(vq, &head, iov, 4, flags) > 0);
 		cr_assert_eq(vdev_drv_reset(h.drv), 0);
@@ -1589,16 +1357,10 @@ Test(hostile_transport, H13_buffer_not_in_ram_is_refused_and_breaks_queue)
 				continue; /* covered by BAR 4 for the others */
 			snprintf(ctx, sizeof(ctx), "%s: %s", c->name, bad_buf_name[k]);
 			if (k == BUF_MSIX_BAR) {
-				int cap;
-
 				/* MSI-X present (BAR 1 in memory space), then switched off so
 				 * the config interrupt shows in the ISR. */
 				open_combo_msix(&h, c);
-				cap = vdev_drv_find_cap(h.drv, PCIY_MSIX, 0);
-				cr_assert(cap > 0);
-				vdev_drv_pci_write(h.drv, cap + 2, 2,
-						   vdev_drv_pci_read(h.drv, cap + 2, 2) & ~0x8000u);
-				cr_assert(!vdev_pci_msix_enabled(echo_dev_pci(h.dev)));
+				msix_disable(&h);
 			} else {
 				open_combo(&h, c, NULL);
 			}

@@ -9,60 +9,9 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "harness.h"
+#include "test_util.h"
 
-#define CHECK_EQ(ctx, actual, expected)                                                  \
-	do {                                                                             \
-		uint64_t a__ = (uint64_t)(actual), e__ = (uint64_t)(expected);           \
-		cr_assert(a__ == e__, "%s: %s = %#" PRIx64 ", expected %#" PRIx64, (ctx), \
-			  #actual, a__, e__);                                            \
-	} while (0)
-
-#define FOR_EACH_COMBO(c)                                                                   \
-	for (const struct harness_combo *c = harness_combos; c < harness_combos + harness_ncombos; \
-	     c++)
-
-#define FOR_EACH_LEGACY(c)                                                                  \
-	FOR_EACH_COMBO(c)                                                                   \
-	if (c->access != VDEV_DRV_LEGACY)                                                   \
-		continue;                                                                   \
-	else
-
-#define MSI_ADDR 0xfee00000u
-#define MSIX_CTRL_MASK 1u
 #define MSIX_FUNC_MASK 0x4000u
-
-static void open_combo(struct harness *h, const struct harness_combo *c,
-		       const struct echo_dev_config *e)
-{
-	int rc = harness_open(h, c->mode, c->access, e);
-
-	cr_assert_eq(rc, 0, "%s: harness_open = %d", c->name, rc);
-}
-
-static void open_combo_msix(struct harness *h, const struct harness_combo *c)
-{
-	int rc = harness_open_msix(h, c->mode, c->access);
-
-	cr_assert_eq(rc, 0, "%s: harness_open_msix = %d", c->name, rc);
-	cr_assert(vdev_pci_msix_enabled(echo_dev_pci(h->dev)), "%s: MSI-X not enabled", c->name);
-}
-
-static struct vdev_virtio_stats stats(struct harness *h)
-{
-	struct vdev_virtio_stats st;
-
-	vdev_virtio_get_stats(&h->dev->base, &st);
-	return st;
-}
-
-static struct vdev_sim_irqs irqs(struct harness *h)
-{
-	struct vdev_sim_irqs i;
-
-	vdev_sim_get_irqs(h->sim, &i);
-	return i;
-}
 
 static struct vdev_pci_stats pstats(struct harness *h)
 {
@@ -70,24 +19,6 @@ static struct vdev_pci_stats pstats(struct harness *h)
 
 	vdev_pci_get_stats(echo_dev_pci(h->dev), &s);
 	return s;
-}
-
-static uint64_t brd(struct harness *h, int bar, uint64_t off, int width)
-{
-	return virtio_pci_read(vdev_sim_vmctx(h->sim), 0, echo_dev_pci(h->dev), bar, off, width);
-}
-
-static void bwr(struct harness *h, int bar, uint64_t off, int width, uint64_t val)
-{
-	virtio_pci_write(vdev_sim_vmctx(h->sim), 0, echo_dev_pci(h->dev), bar, off, width, val);
-}
-
-static void msix_program(struct harness *h, int v, uint32_t data, bool masked)
-{
-	bwr(h, VIRTIO_MSIX_BAR_IDX, 16u * (unsigned)v, 4, MSI_ADDR);
-	bwr(h, VIRTIO_MSIX_BAR_IDX, 16u * (unsigned)v + 4, 4, 0);
-	bwr(h, VIRTIO_MSIX_BAR_IDX, 16u * (unsigned)v + 8, 4, data);
-	bwr(h, VIRTIO_MSIX_BAR_IDX, 16u * (unsigned)v + 12, 4, masked ? MSIX_CTRL_MASK : 0);
 }
 
 static void msix_set_mask(struct harness *h, int v, bool masked)
@@ -100,24 +31,28 @@ static uint32_t pba(struct harness *h)
 	return (uint32_t)brd(h, VIRTIO_MSIX_BAR_IDX, 0x800, 4);
 }
 
-static void set_config_vector(struct harness *h, const struct harness_combo *c, uint16_t v)
+/*
+ * MSI-X on and the device ready: vector 0 (data 0x100) takes config changes, vector 1
+ * (data 0x101, masked if asked) queue 0.
+ */
+static void open_msix_vectors(struct harness *h, const struct harness_combo *c,
+			      bool mask_queue_vector)
 {
-	if (c->access == VDEV_DRV_LEGACY)
-		vdev_drv_region_write(h->drv, VDEV_DRV_REGION_LEGACY, VIRTIO_CR_CFGVEC, 2, v);
-	else
-		vdev_drv_region_write(h->drv, VDEV_DRV_REGION_COMMON, VIRTIO_COMMON_MSIX, 2, v);
+	open_combo_msix(h, c);
+	cr_assert_eq(harness_ready(h, ECHO_F_TEST, 0), 0, "%s: ready", c->name);
+	msix_program(h, 0, 0x100, false);
+	msix_program(h, 1, 0x101, mask_queue_vector);
+	set_config_vector(h, c, 0);
 }
 
 /* Enqueue a small request and kick; the echo device completes it at once. */
 static void request(const char *ctx, struct harness *h, uint16_t q)
 {
-	void *in, *out;
-	uint64_t gin = harness_buf(h, 8, &in), gout = harness_buf(h, 8, &out);
-	struct vdev_drv_seg segs[2] = {{gin, 8, false}, {gout, 8, true}};
 	static int token;
+	void *in;
 
+	enqueue_inout(ctx, h, q, 8, &token, &in);
 	memset(in, 1, 8);
-	cr_assert_eq(vdev_drv_enqueue(h->drv, q, segs, 2, false, &token), 0, "%s: enqueue", ctx);
 	vdev_drv_kick(h->drv, q);
 }
 
@@ -142,8 +77,7 @@ Test(interrupts, intx_queue_interrupt_sets_isr_bit_0x01_until_read)
 		struct vdev_sim_irqs i0, i1;
 		struct vdev_pci_stats p0;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0, "%s: ready", c->name);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		i0 = irqs(&h);
 		p0 = pstats(&h);
 		CHECK_EQ(c->name, i0.intx_level, 0);
@@ -174,8 +108,7 @@ Test(interrupts, intx_config_change_sets_isr_bit_0x02)
 		struct harness h;
 		uint64_t raises;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		raises = irqs(&h).intx_raises;
 		echo_dev_host_set_scratch(h.dev, 1);
 		CHECK_EQ(c->name, irqs(&h).intx_level, 1);
@@ -200,8 +133,7 @@ Test(interrupts, intx_disable_holds_the_line_and_status_bit_still_mirrors)
 		uint32_t cmd;
 		uint64_t raises;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		cmd = vdev_drv_pci_read(h.drv, PCIR_COMMAND, 2);
 		vdev_drv_pci_write(h.drv, PCIR_COMMAND, 2, cmd | PCIM_CMD_INTxDIS);
 		raises = irqs(&h).intx_raises;
@@ -238,8 +170,7 @@ Test(interrupts, reset_lowers_intx)
 	{
 		struct harness h;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		echo_dev_host_set_scratch(h.dev, 2);
 		CHECK_EQ(c->name, irqs(&h).intx_level, 1);
 		vdev_drv_write_status(h.drv, 0);
@@ -296,11 +227,7 @@ Test(interrupts, msix_queue_and_config_vectors_deliver_by_data)
 
 		struct vdev_pci_stats p0;
 
-		open_combo_msix(&h, c);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0, "%s: ready", c->name);
-		msix_program(&h, 0, 0x100, false);
-		msix_program(&h, 1, 0x101, false);
-		set_config_vector(&h, c, 0);
+		open_msix_vectors(&h, c, false);
 		i0 = irqs(&h);
 		p0 = pstats(&h);
 
@@ -357,11 +284,7 @@ Test(interrupts, msix_masked_vector_sets_pba_and_unmask_delivers_once)
 	{
 		struct harness h;
 
-		open_combo_msix(&h, c);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
-		msix_program(&h, 0, 0x100, false);
-		msix_program(&h, 1, 0x101, true);        /* queue vector masked */
-		set_config_vector(&h, c, 0);
+		open_msix_vectors(&h, c, true);  /* queue vector masked */
 
 		request(c->name, &h, 0);
 		request(c->name, &h, 0);
@@ -397,11 +320,7 @@ Test(interrupts, msix_function_mask_holds_every_vector)
 		uint32_t ctl;
 		struct vdev_sim_irqs i0;
 
-		open_combo_msix(&h, c);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
-		msix_program(&h, 0, 0x100, false);
-		msix_program(&h, 1, 0x101, false);
-		set_config_vector(&h, c, 0);
+		open_msix_vectors(&h, c, false);
 		i0 = irqs(&h);
 		cap = vdev_drv_find_cap(h.drv, PCIY_MSIX, 0);
 		cr_assert(cap > 0);
@@ -430,15 +349,9 @@ Test(interrupts, msix_disabled_by_driver_falls_back_to_isr_and_intx)
 	FOR_EACH_COMBO(c)
 	{
 		struct harness h;
-		int cap;
-		uint32_t ctl;
 
 		open_combo_msix(&h, c);
-		cap = vdev_drv_find_cap(h.drv, PCIY_MSIX, 0);
-		cr_assert(cap > 0);
-		ctl = vdev_drv_pci_read(h.drv, cap + 2, 2);
-		vdev_drv_pci_write(h.drv, cap + 2, 2, ctl & ~0x8000u);
-		cr_assert(!vdev_pci_msix_enabled(echo_dev_pci(h.dev)));
+		msix_disable(&h);
 		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0, "%s: ready", c->name);
 		echo_dev_host_set_scratch(h.dev, 1);
 		CHECK_EQ(c->name, irqs(&h).msi_count, 0);
@@ -501,8 +414,7 @@ Test(interrupts, no_interrupt_flag_suppresses_queue_interrupt)
 		struct harness h;
 		uint64_t raises, supp;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		vdev_drv_disable_irq(h.drv, 0);
 		raises = irqs(&h).intx_raises;
 		supp = stats(&h).interrupts_suppressed;
@@ -528,8 +440,7 @@ Test(interrupts, notify_on_empty_overrides_no_interrupt_when_ring_drained)
 		struct harness h;
 		uint64_t raises;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST | VIRTIO_F_NOTIFY_ON_EMPTY, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST | VIRTIO_F_NOTIFY_ON_EMPTY, 0);
 		cr_assert(h.dev->base.negotiated_caps & VIRTIO_F_NOTIFY_ON_EMPTY);
 		vdev_drv_disable_irq(h.drv, 0);
 		raises = irqs(&h).intx_raises;
@@ -552,8 +463,7 @@ Test(interrupts, notify_on_empty_needs_used_all_avail)
 		struct harness h;
 		uint64_t raises;
 
-		open_combo(&h, c, &e);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST | VIRTIO_F_NOTIFY_ON_EMPTY, 0), 0);
+		open_ready(&h, c, &e, ECHO_F_TEST | VIRTIO_F_NOTIFY_ON_EMPTY, 0);
 		vq = &h.dev->vq[0];
 		vdev_drv_disable_irq(h.drv, 0);
 		raises = irqs(&h).intx_raises;
@@ -577,8 +487,7 @@ Test(interrupts, endchains_without_used_chains_raises_nothing)
 
 		if (c->access == VDEV_DRV_LEGACY)
 			feat |= VIRTIO_F_NOTIFY_ON_EMPTY;
-		open_combo(&h, c, &e);
-		cr_assert_eq(harness_ready(&h, feat, 0), 0);
+		open_ready(&h, c, &e, feat, 0);
 		raises = irqs(&h).intx_raises;
 		ints = stats(&h).interrupts;
 		vq_endchains(&h.dev->vq[0], 1);
@@ -599,8 +508,7 @@ Test(interrupts, endchains_raises_one_interrupt_per_batch)
 		struct harness h;
 		uint64_t raises, ints;
 
-		open_combo(&h, c, &e);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, &e, ECHO_F_TEST, 0);
 		vq = &h.dev->vq[0];
 		for (int i = 0; i < 3; i++)
 			request(c->name, &h, 0);
@@ -634,8 +542,7 @@ Test(interrupts, vq_interrupt_raises_without_checks)
 		struct harness h;
 		uint64_t raises;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		vdev_drv_disable_irq(h.drv, 0);
 		raises = irqs(&h).intx_raises;
 		vq_interrupt(&h.dev->base, &h.dev->vq[0]);

@@ -11,100 +11,26 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "harness.h"
+#include "test_util.h"
 
-#define CHECK_EQ(ctx, actual, expected)                                                  \
-	do {                                                                             \
-		uint64_t a__ = (uint64_t)(actual), e__ = (uint64_t)(expected);           \
-		cr_assert(a__ == e__, "%s: %s = %#" PRIx64 ", expected %#" PRIx64, (ctx), \
-			  #actual, a__, e__);                                            \
-	} while (0)
-
-#define ACK VIRTIO_CR_STATUS_ACK
-#define DRV VIRTIO_CR_STATUS_DRIVER
-#define DOK VIRTIO_CR_STATUS_DRIVER_OK
-
-static const enum vdev_pci_mode legacy_modes[] = {VDEV_PCI_LEGACY, VDEV_PCI_TRANSITIONAL};
-#define NLEGACY 2
-
-static const char *mode_name(enum vdev_pci_mode m)
-{
-	return m == VDEV_PCI_LEGACY ? "legacy" : "transitional-legacy";
-}
-
-static void open_legacy(struct harness *h, enum vdev_pci_mode mode, const struct echo_dev_config *e)
-{
-	int rc = harness_open(h, mode, VDEV_DRV_LEGACY, e);
-
-	cr_assert_eq(rc, 0, "%s: harness_open = %d", mode_name(mode), rc);
-}
-
-static void open_legacy_msix(struct harness *h, enum vdev_pci_mode mode)
-{
-	int rc = harness_open_msix(h, mode, VDEV_DRV_LEGACY);
-
-	cr_assert_eq(rc, 0, "%s: harness_open_msix = %d", mode_name(mode), rc);
-	cr_assert(vdev_pci_msix_enabled(echo_dev_pci(h->dev)), "MSI-X not enabled by the driver");
-}
-
-static uint64_t lrd(struct harness *h, uint64_t off, int width)
-{
-	return virtio_pci_read(vdev_sim_vmctx(h->sim), 0, echo_dev_pci(h->dev), 0, off, width);
-}
-
-static void lwr(struct harness *h, uint64_t off, int width, uint64_t val)
-{
-	virtio_pci_write(vdev_sim_vmctx(h->sim), 0, echo_dev_pci(h->dev), 0, off, width, val);
-}
-
-static uint64_t bad_accesses(struct harness *h)
-{
-	struct vdev_virtio_stats st;
-	struct vdev_pci_stats ps;
-
-	vdev_virtio_get_stats(&h->dev->base, &st);
-	vdev_pci_get_stats(echo_dev_pci(h->dev), &ps);
-	return st.bad_accesses + ps.bad_accesses;
-}
-
-static uint64_t virtio_bad_accesses(struct harness *h)
-{
-	struct vdev_virtio_stats st;
-
-	vdev_virtio_get_stats(&h->dev->base, &st);
-	return st.bad_accesses;
-}
-
-/* One echo request through the driver peer: in -> out, checked. */
+/* One 32-byte echo request through the driver peer: in -> out, checked. */
 static void roundtrip(const char *ctx, struct harness *h, uint16_t q)
 {
-	void *in, *out, *tok = NULL;
-	uint64_t gin = harness_buf(h, 32, &in), gout = harness_buf(h, 32, &out);
-	struct vdev_drv_seg segs[2] = {{gin, 32, false}, {gout, 32, true}};
-	int token;
-	uint32_t len = 0;
-
-	memset(in, 0x5c, 32);
-	memset(out, 0, 32);
-	cr_assert_eq(vdev_drv_enqueue(h->drv, q, segs, 2, false, &token), 0, "%s: enqueue", ctx);
-	vdev_drv_kick(h->drv, q);
-	cr_assert_eq(vdev_drv_dequeue(h->drv, q, &tok, &len), 1, "%s: no completion", ctx);
-	cr_assert_eq(tok, &token, "%s: wrong token", ctx);
-	CHECK_EQ(ctx, len, 32);
-	cr_assert(memcmp(in, out, 32) == 0, "%s: data not echoed", ctx);
+	echo_roundtrip(ctx, h, q, 32, 0x5c, 0);
 }
 
 /* ---------------- HOSTCAP / GUESTCAP ---------------- */
 
 Test(legacy_regs, hostcap_reads_low_32_bits_of_offered_features)
 {
-	for (int m = 0; m < NLEGACY; m++) {
+	FOR_EACH_LEGACY(c)
+	{
 		struct echo_dev_config e = {.features = ECHO_DEFAULT_FEATURES | VIRTIO_F_ANY_LAYOUT};
 		struct harness h;
 
-		open_legacy(&h, legacy_modes[m], &e);
+		open_combo(&h, c, &e);
 		/* Legacy keeps the legacy-only bits NOTIFY_ON_EMPTY and ANY_LAYOUT. */
-		CHECK_EQ(mode_name(legacy_modes[m]), lrd(&h, VIRTIO_CR_HOSTCAP, 4),
+		CHECK_EQ(c->name, brd(&h, 0, VIRTIO_CR_HOSTCAP, 4),
 			 (uint32_t)(ECHO_DEFAULT_FEATURES | VIRTIO_F_ANY_LAYOUT));
 		harness_close(&h);
 	}
@@ -112,39 +38,41 @@ Test(legacy_regs, hostcap_reads_low_32_bits_of_offered_features)
 
 Test(legacy_regs, hostcap_is_read_only)
 {
-	for (int m = 0; m < NLEGACY; m++) {
-		const char *n = mode_name(legacy_modes[m]);
+	FOR_EACH_LEGACY(c)
+	{
+		const char *n = c->name;
 		struct harness h;
 		uint64_t before, bad;
 
-		open_legacy(&h, legacy_modes[m], NULL);
-		before = lrd(&h, VIRTIO_CR_HOSTCAP, 4);
-		bad = virtio_bad_accesses(&h);
-		lwr(&h, VIRTIO_CR_HOSTCAP, 4, 0xffffffff);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_HOSTCAP, 4), before);
-		cr_assert(virtio_bad_accesses(&h) > bad, "%s: HOSTCAP write not counted", n);
+		open_combo(&h, c, NULL);
+		before = brd(&h, 0, VIRTIO_CR_HOSTCAP, 4);
+		bad = stats(&h).bad_accesses;
+		bwr(&h, 0, VIRTIO_CR_HOSTCAP, 4, 0xffffffff);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_HOSTCAP, 4), before);
+		cr_assert(stats(&h).bad_accesses > bad, "%s: HOSTCAP write not counted", n);
 		harness_close(&h);
 	}
 }
 
 Test(legacy_regs, guestcap_write_negotiates_offered_bits_and_calls_apply_features)
 {
-	for (int m = 0; m < NLEGACY; m++) {
-		const char *n = mode_name(legacy_modes[m]);
+	FOR_EACH_LEGACY(c)
+	{
+		const char *n = c->name;
 		struct harness h;
 		uint64_t logs;
 		const uint32_t want = (uint32_t)(ECHO_F_TEST | VIRTIO_RING_F_INDIRECT_DESC);
 
-		open_legacy(&h, legacy_modes[m], NULL);
-		lwr(&h, VIRTIO_CR_STATUS, 1, ACK);
-		lwr(&h, VIRTIO_CR_STATUS, 1, ACK | DRV);
+		open_combo(&h, c, NULL);
+		bwr(&h, 0, VIRTIO_CR_STATUS, 1, ACK);
+		bwr(&h, 0, VIRTIO_CR_STATUS, 1, ACK | DRV);
 		logs = vdev_sim_log_count(h.sim);
 		/* Bit 5 is not offered: dropped and logged, the rest negotiated at once. */
-		lwr(&h, VIRTIO_CR_GUESTCAP, 4, want | (1u << 5));
+		bwr(&h, 0, VIRTIO_CR_GUESTCAP, 4, want | (1u << 5));
 		CHECK_EQ(n, h.dev->base.negotiated_caps, want);
 		CHECK_EQ(n, h.dev->apply_calls, 1);
 		CHECK_EQ(n, h.dev->applied_features, want);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_GUESTCAP, 4), want);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_GUESTCAP, 4), want);
 		cr_assert(vdev_sim_log_count(h.sim) > logs, "%s: dropped bits not logged", n);
 		harness_close(&h);
 	}
@@ -152,27 +80,13 @@ Test(legacy_regs, guestcap_write_negotiates_offered_bits_and_calls_apply_feature
 
 /* ---------------- PFN / QNUM / QSEL ---------------- */
 
-static void put_desc(void *ring, int i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+/* A descriptor in host byte order, as a legacy guest sharing the host's writes it. */
+static void put_desc_native(void *ring, int i, uint64_t addr, uint32_t len, uint16_t flags,
+			    uint16_t next)
 {
 	struct virtio_desc d = {.addr = addr, .len = len, .flags = flags, .next = next};
 
 	memcpy((char *)ring + 16 * i, &d, sizeof(d));
-}
-
-static uint16_t ld16(const void *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static uint32_t ld32(const void *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
 }
 
 /*
@@ -184,9 +98,10 @@ Test(legacy_regs, pfn_programs_ring_at_legacy_layout)
 {
 	static const uint16_t sizes[] = {256, 16, 4};
 
-	for (int m = 0; m < NLEGACY; m++) {
+	FOR_EACH_LEGACY(c)
+	{
 		for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
-			const char *n = mode_name(legacy_modes[m]);
+			const char *n = c->name;
 			struct echo_dev_config e = {.qsize = sizes[s]};
 			uint16_t N = sizes[s];
 			uint64_t avail_off = 16ULL * N;
@@ -197,7 +112,7 @@ Test(legacy_regs, pfn_programs_ring_at_legacy_layout)
 			char *ring;
 			void *in, *out;
 
-			open_legacy(&h, legacy_modes[m], &e);
+			open_combo(&h, c, &e);
 			base = vdev_sim_alloc(h.sim, total, 4096);
 			cr_assert(base != 0);
 			ring = vdev_sim_ptr(h.sim, base, total);
@@ -206,23 +121,20 @@ Test(legacy_regs, pfn_programs_ring_at_legacy_layout)
 			gout = harness_buf(&h, 16, &out);
 			memset(in, 0xa7, 16);
 			memset(out, 0, 16);
-			put_desc(ring, 0, gin, 16, VRING_DESC_F_NEXT, 1);
-			put_desc(ring, 1, gout, 16, VRING_DESC_F_WRITE, 0);
-			memset(ring + avail_off + 4, 0, 2);      /* ring[0] = head 0 */
-			{
-				uint16_t one = 1;
-				memcpy(ring + avail_off + 2, &one, 2); /* avail->idx = 1 */
-			}
+			put_desc_native(ring, 0, gin, 16, VRING_DESC_F_NEXT, 1);
+			put_desc_native(ring, 1, gout, 16, VRING_DESC_F_WRITE, 0);
+			st16(ring + avail_off + 4, 0); /* ring[0] = head 0 */
+			st16(ring + avail_off + 2, 1); /* avail->idx = 1 */
 
-			lwr(&h, VIRTIO_CR_STATUS, 1, ACK);
-			lwr(&h, VIRTIO_CR_STATUS, 1, ACK | DRV);
-			lwr(&h, VIRTIO_CR_GUESTCAP, 4, ECHO_F_TEST);
-			lwr(&h, VIRTIO_CR_QSEL, 2, 0);
-			CHECK_EQ(n, lrd(&h, VIRTIO_CR_QNUM, 2), N);
-			lwr(&h, VIRTIO_CR_PFN, 4, base >> 12);
-			CHECK_EQ(n, lrd(&h, VIRTIO_CR_PFN, 4), base >> 12);
-			lwr(&h, VIRTIO_CR_STATUS, 1, ACK | DRV | DOK);
-			lwr(&h, VIRTIO_CR_QNOTIFY, 2, 0);
+			bwr(&h, 0, VIRTIO_CR_STATUS, 1, ACK);
+			bwr(&h, 0, VIRTIO_CR_STATUS, 1, ACK | DRV);
+			bwr(&h, 0, VIRTIO_CR_GUESTCAP, 4, ECHO_F_TEST);
+			bwr(&h, 0, VIRTIO_CR_QSEL, 2, 0);
+			CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_QNUM, 2), N);
+			bwr(&h, 0, VIRTIO_CR_PFN, 4, base >> 12);
+			CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_PFN, 4), base >> 12);
+			bwr(&h, 0, VIRTIO_CR_STATUS, 1, ACK | DRV | DOK);
+			bwr(&h, 0, VIRTIO_CR_QNOTIFY, 2, 0);
 
 			CHECK_EQ(n, h.dev->echoed, 1);
 			CHECK_EQ(n, ld16(ring + used_off + 2), 1);   /* used->idx */
@@ -236,25 +148,26 @@ Test(legacy_regs, pfn_programs_ring_at_legacy_layout)
 
 Test(legacy_regs, pfn_zero_disables_queue_before_driver_ok)
 {
-	for (int m = 0; m < NLEGACY; m++) {
-		const char *n = mode_name(legacy_modes[m]);
+	FOR_EACH_LEGACY(c)
+	{
+		const char *n = c->name;
 		struct harness h;
 		struct vdev_virtio_stats st0, st1;
 
-		open_legacy(&h, legacy_modes[m], NULL);
+		open_combo(&h, c, NULL);
 		cr_assert_eq(vdev_drv_negotiate(h.drv, ECHO_F_TEST, NULL), 0);
 		cr_assert_eq(vdev_drv_queue_setup(h.drv, 0, 0, VIRTIO_MSI_NO_VECTOR), 0);
-		lwr(&h, VIRTIO_CR_QSEL, 2, 0);
-		cr_assert(lrd(&h, VIRTIO_CR_PFN, 4) != 0, "%s: PFN not set by setup", n);
+		bwr(&h, 0, VIRTIO_CR_QSEL, 2, 0);
+		cr_assert(brd(&h, 0, VIRTIO_CR_PFN, 4) != 0, "%s: PFN not set by setup", n);
 		cr_assert(vq_ring_ready(&h.dev->vq[0]), "%s: queue not ready after PFN", n);
-		lwr(&h, VIRTIO_CR_PFN, 4, 0);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_PFN, 4), 0);
+		bwr(&h, 0, VIRTIO_CR_PFN, 4, 0);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_PFN, 4), 0);
 		cr_assert(!vq_ring_ready(&h.dev->vq[0]), "%s: PFN 0 left the queue mapped", n);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_STATUS, 1) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_STATUS, 1) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
 		/* A kick for the disabled queue is ignored. */
-		lwr(&h, VIRTIO_CR_STATUS, 1, ACK | DRV | DOK);
+		bwr(&h, 0, VIRTIO_CR_STATUS, 1, ACK | DRV | DOK);
 		vdev_virtio_get_stats(&h.dev->base, &st0);
-		lwr(&h, VIRTIO_CR_QNOTIFY, 2, 0);
+		bwr(&h, 0, VIRTIO_CR_QNOTIFY, 2, 0);
 		vdev_virtio_get_stats(&h.dev->base, &st1);
 		CHECK_EQ(n, h.dev->kicks, 0);
 		CHECK_EQ(n, st1.notifies_ignored, st0.notifies_ignored + 1);
@@ -264,19 +177,20 @@ Test(legacy_regs, pfn_zero_disables_queue_before_driver_ok)
 
 Test(legacy_regs, qnum_reports_device_maximum_and_is_read_only)
 {
-	for (int m = 0; m < NLEGACY; m++) {
-		const char *n = mode_name(legacy_modes[m]);
+	FOR_EACH_LEGACY(c)
+	{
+		const char *n = c->name;
 		struct echo_dev_config e = {.nvq = 2, .qsize = 128};
 		struct harness h;
 		uint64_t bad;
 
-		open_legacy(&h, legacy_modes[m], &e);
-		lwr(&h, VIRTIO_CR_QSEL, 2, 1);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_QNUM, 2), 128);
-		bad = virtio_bad_accesses(&h);
-		lwr(&h, VIRTIO_CR_QNUM, 2, 16);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_QNUM, 2), 128);
-		cr_assert(virtio_bad_accesses(&h) > bad, "%s: QNUM write not counted", n);
+		open_combo(&h, c, &e);
+		bwr(&h, 0, VIRTIO_CR_QSEL, 2, 1);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_QNUM, 2), 128);
+		bad = stats(&h).bad_accesses;
+		bwr(&h, 0, VIRTIO_CR_QNUM, 2, 16);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_QNUM, 2), 128);
+		cr_assert(stats(&h).bad_accesses > bad, "%s: QNUM write not counted", n);
 		CHECK_EQ(n, h.dev->vq[1].qsize, 128);
 		harness_close(&h);
 	}
@@ -284,28 +198,29 @@ Test(legacy_regs, qnum_reports_device_maximum_and_is_read_only)
 
 Test(legacy_regs, qsel_selects_queue_and_missing_queue_reads_zero)
 {
-	for (int m = 0; m < NLEGACY; m++) {
-		const char *n = mode_name(legacy_modes[m]);
+	FOR_EACH_LEGACY(c)
+	{
+		const char *n = c->name;
 		struct echo_dev_config e = {.nvq = 2};
 		struct harness h;
 		uint64_t pfn0;
 
-		open_legacy(&h, legacy_modes[m], &e);
+		open_combo(&h, c, &e);
 		cr_assert_eq(vdev_drv_negotiate(h.drv, ECHO_F_TEST, NULL), 0);
 		cr_assert_eq(vdev_drv_queue_setup(h.drv, 0, 0, VIRTIO_MSI_NO_VECTOR), 0);
-		lwr(&h, VIRTIO_CR_QSEL, 2, 0);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_QSEL, 2), 0);
-		pfn0 = lrd(&h, VIRTIO_CR_PFN, 4);
+		bwr(&h, 0, VIRTIO_CR_QSEL, 2, 0);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_QSEL, 2), 0);
+		pfn0 = brd(&h, 0, VIRTIO_CR_PFN, 4);
 		cr_assert(pfn0 != 0);
-		lwr(&h, VIRTIO_CR_QSEL, 2, 1);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_QSEL, 2), 1);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_PFN, 4), 0);      /* queue 1 not set up */
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_QNUM, 2), 256);
-		lwr(&h, VIRTIO_CR_QSEL, 2, 2);                  /* past the last queue */
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_QNUM, 2), 0);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_PFN, 4), 0);
-		lwr(&h, VIRTIO_CR_QSEL, 2, 0);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_PFN, 4), pfn0);
+		bwr(&h, 0, VIRTIO_CR_QSEL, 2, 1);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_QSEL, 2), 1);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_PFN, 4), 0);      /* queue 1 not set up */
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_QNUM, 2), 256);
+		bwr(&h, 0, VIRTIO_CR_QSEL, 2, 2);                  /* past the last queue */
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_QNUM, 2), 0);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_PFN, 4), 0);
+		bwr(&h, 0, VIRTIO_CR_QSEL, 2, 0);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_PFN, 4), pfn0);
 		harness_close(&h);
 	}
 }
@@ -314,28 +229,22 @@ Test(legacy_regs, qsel_selects_queue_and_missing_queue_reads_zero)
 
 Test(legacy_regs, qnotify_value_names_the_queue)
 {
-	for (int m = 0; m < NLEGACY; m++) {
-		const char *n = mode_name(legacy_modes[m]);
+	FOR_EACH_LEGACY(c)
+	{
+		const char *n = c->name;
 		struct echo_dev_config e = {.nvq = 2};
 		struct harness h;
 		void *in, *out, *tok;
-		uint64_t gin, gout;
-		struct vdev_drv_seg segs[2];
 		uint32_t len;
 		int token;
 
-		open_legacy(&h, legacy_modes[m], &e);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0, "%s: ready", n);
-		gin = harness_buf(&h, 8, &in);
-		gout = harness_buf(&h, 8, &out);
+		open_ready(&h, c, &e, ECHO_F_TEST, 0);
+		out = enqueue_inout(n, &h, 1, 8, &token, &in);
 		memcpy(in, "12345678", 8);
-		segs[0] = (struct vdev_drv_seg){gin, 8, false};
-		segs[1] = (struct vdev_drv_seg){gout, 8, true};
-		cr_assert_eq(vdev_drv_enqueue(h.drv, 1, segs, 2, false, &token), 0);
 		/* Kicking queue 0 does not serve queue 1. */
-		lwr(&h, VIRTIO_CR_QNOTIFY, 2, 0);
+		bwr(&h, 0, VIRTIO_CR_QNOTIFY, 2, 0);
 		CHECK_EQ(n, vdev_drv_dequeue(h.drv, 1, &tok, &len), 0);
-		lwr(&h, VIRTIO_CR_QNOTIFY, 2, 1);
+		bwr(&h, 0, VIRTIO_CR_QNOTIFY, 2, 1);
 		CHECK_EQ(n, vdev_drv_dequeue(h.drv, 1, &tok, &len), 1);
 		CHECK_EQ(n, len, 8);
 		cr_assert(memcmp(out, "12345678", 8) == 0);
@@ -346,19 +255,19 @@ Test(legacy_regs, qnotify_value_names_the_queue)
 
 Test(legacy_regs, qnotify_of_wrong_width_does_not_kick)
 {
-	for (int m = 0; m < NLEGACY; m++) {
-		const char *n = mode_name(legacy_modes[m]);
+	FOR_EACH_LEGACY(c)
+	{
+		const char *n = c->name;
 		struct harness h;
 		uint64_t bad;
 
-		open_legacy(&h, legacy_modes[m], NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
-		bad = virtio_bad_accesses(&h);
-		lwr(&h, VIRTIO_CR_QNOTIFY, 4, 0);
-		lwr(&h, VIRTIO_CR_QNOTIFY, 1, 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
+		bad = stats(&h).bad_accesses;
+		bwr(&h, 0, VIRTIO_CR_QNOTIFY, 4, 0);
+		bwr(&h, 0, VIRTIO_CR_QNOTIFY, 1, 0);
 		CHECK_EQ(n, h.dev->kicks, 0);
-		cr_assert(virtio_bad_accesses(&h) >= bad + 2, "%s: wrong-width kicks not counted", n);
-		lwr(&h, VIRTIO_CR_QNOTIFY, 2, 0);
+		cr_assert(stats(&h).bad_accesses >= bad + 2, "%s: wrong-width kicks not counted", n);
+		bwr(&h, 0, VIRTIO_CR_QNOTIFY, 2, 0);
 		CHECK_EQ(n, h.dev->kicks, 1);
 		harness_close(&h);
 	}
@@ -368,51 +277,50 @@ Test(legacy_regs, qnotify_of_wrong_width_does_not_kick)
 
 Test(legacy_regs, status_register_reads_back_what_was_accepted)
 {
-	for (int m = 0; m < NLEGACY; m++) {
-		const char *n = mode_name(legacy_modes[m]);
+	FOR_EACH_LEGACY(c)
+	{
+		const char *n = c->name;
 		struct harness h;
 
-		open_legacy(&h, legacy_modes[m], NULL);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_STATUS, 1), 0);
-		lwr(&h, VIRTIO_CR_STATUS, 1, ACK);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_STATUS, 1), ACK);
+		open_combo(&h, c, NULL);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_STATUS, 1), 0);
+		bwr(&h, 0, VIRTIO_CR_STATUS, 1, ACK);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_STATUS, 1), ACK);
 		CHECK_EQ(n, h.dev->base.status, ACK);
-		lwr(&h, VIRTIO_CR_STATUS, 1, ACK | DRV);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_STATUS, 1), ACK | DRV);
-		lwr(&h, VIRTIO_CR_STATUS, 1, 0);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_STATUS, 1), 0);
+		bwr(&h, 0, VIRTIO_CR_STATUS, 1, ACK | DRV);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_STATUS, 1), ACK | DRV);
+		bwr(&h, 0, VIRTIO_CR_STATUS, 1, 0);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_STATUS, 1), 0);
 		harness_close(&h);
 	}
 }
 
 Test(legacy_regs, isr_read_returns_and_clears_and_write_is_refused)
 {
-	for (int m = 0; m < NLEGACY; m++) {
-		const char *n = mode_name(legacy_modes[m]);
+	FOR_EACH_LEGACY(c)
+	{
+		const char *n = c->name;
 		struct harness h;
 		uint64_t bad;
 
-		open_legacy(&h, legacy_modes[m], NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_ISR, 1), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_ISR, 1), 0);
 		echo_dev_host_set_scratch(h.dev, 7);
-		bad = virtio_bad_accesses(&h);
-		lwr(&h, VIRTIO_CR_ISR, 1, 0);   /* read-only: must not clear */
-		cr_assert(virtio_bad_accesses(&h) > bad, "%s: ISR write not counted", n);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_ISR, 1), VIRTIO_CR_ISR_CONF_CHANGED);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_ISR, 1), 0);
+		bad = stats(&h).bad_accesses;
+		bwr(&h, 0, VIRTIO_CR_ISR, 1, 0);   /* read-only: must not clear */
+		cr_assert(stats(&h).bad_accesses > bad, "%s: ISR write not counted", n);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_ISR, 1), VIRTIO_CR_ISR_CONF_CHANGED);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_ISR, 1), 0);
 		{
-			void *in, *out, *tok;
-			uint64_t gin = harness_buf(&h, 8, &in), gout = harness_buf(&h, 8, &out);
-			struct vdev_drv_seg segs[2] = {{gin, 8, false}, {gout, 8, true}};
+			void *tok;
 			uint32_t len;
 			int token;
 
-			cr_assert_eq(vdev_drv_enqueue(h.drv, 0, segs, 2, false, &token), 0);
-			lwr(&h, VIRTIO_CR_QNOTIFY, 2, 0);
+			enqueue_inout(n, &h, 0, 8, &token, NULL);
+			bwr(&h, 0, VIRTIO_CR_QNOTIFY, 2, 0);
 			/* Read before the driver peer looks at the used ring. */
-			CHECK_EQ(n, lrd(&h, VIRTIO_CR_ISR, 1), VIRTIO_CR_ISR_QUEUES);
-			CHECK_EQ(n, lrd(&h, VIRTIO_CR_ISR, 1), 0);
+			CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_ISR, 1), VIRTIO_CR_ISR_QUEUES);
+			CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_ISR, 1), 0);
 			CHECK_EQ(n, vdev_drv_dequeue(h.drv, 0, &tok, &len), 1);
 		}
 		harness_close(&h);
@@ -423,45 +331,47 @@ Test(legacy_regs, isr_read_returns_and_clears_and_write_is_refused)
 
 Test(legacy_regs, msix_vector_registers_exist_while_msix_is_enabled)
 {
-	for (int m = 0; m < NLEGACY; m++) {
-		const char *n = mode_name(legacy_modes[m]);
+	FOR_EACH_LEGACY(c)
+	{
+		const char *n = c->name;
 		struct harness h;
 
-		open_legacy_msix(&h, legacy_modes[m]);
+		open_combo_msix(&h, c);
 		/* echo: 1 queue -> 2 vectors (0, 1) */
-		lwr(&h, VIRTIO_CR_CFGVEC, 2, 0);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_CFGVEC, 2), 0);
-		lwr(&h, VIRTIO_CR_CFGVEC, 2, 1);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_CFGVEC, 2), 1);
-		lwr(&h, VIRTIO_CR_CFGVEC, 2, 2);       /* not a table entry */
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_CFGVEC, 2), VIRTIO_MSI_NO_VECTOR);
-		lwr(&h, VIRTIO_CR_CFGVEC, 2, VIRTIO_MSI_NO_VECTOR);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_CFGVEC, 2), VIRTIO_MSI_NO_VECTOR);
+		bwr(&h, 0, VIRTIO_CR_CFGVEC, 2, 0);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_CFGVEC, 2), 0);
+		bwr(&h, 0, VIRTIO_CR_CFGVEC, 2, 1);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_CFGVEC, 2), 1);
+		bwr(&h, 0, VIRTIO_CR_CFGVEC, 2, 2);       /* not a table entry */
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_CFGVEC, 2), VIRTIO_MSI_NO_VECTOR);
+		bwr(&h, 0, VIRTIO_CR_CFGVEC, 2, VIRTIO_MSI_NO_VECTOR);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_CFGVEC, 2), VIRTIO_MSI_NO_VECTOR);
 
-		lwr(&h, VIRTIO_CR_QSEL, 2, 0);
-		lwr(&h, VIRTIO_CR_QVEC, 2, 1);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_QVEC, 2), 1);
-		lwr(&h, VIRTIO_CR_QVEC, 2, 0x7ff);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_QVEC, 2), VIRTIO_MSI_NO_VECTOR);
+		bwr(&h, 0, VIRTIO_CR_QSEL, 2, 0);
+		bwr(&h, 0, VIRTIO_CR_QVEC, 2, 1);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_QVEC, 2), 1);
+		bwr(&h, 0, VIRTIO_CR_QVEC, 2, 0x7ff);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_QVEC, 2), VIRTIO_MSI_NO_VECTOR);
 		/* 32-bit access over the two vector registers is the wrong width. */
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_CFGVEC, 4), 0);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_CFGVEC, 4), 0);
 		harness_close(&h);
 	}
 }
 
 Test(legacy_regs, device_config_starts_at_20_without_msix)
 {
-	for (int m = 0; m < NLEGACY; m++) {
-		const char *n = mode_name(legacy_modes[m]);
+	FOR_EACH_LEGACY(c)
+	{
+		const char *n = c->name;
 		struct harness h;
 
-		open_legacy(&h, legacy_modes[m], NULL);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_CFG0 + ECHO_CFG_ID, 4), 0x76656476);     /* "vdev" */
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_CFG0 + ECHO_CFG_ID, 8), 0x6f68636576656476ULL);
-		lwr(&h, VIRTIO_CR_CFG0 + ECHO_CFG_SCRATCH, 4, 0xcafef00d);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_CFG0 + ECHO_CFG_SCRATCH, 4), 0xcafef00d);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_CFG0 + ECHO_CFG_SCRATCH, 2), 0xf00d);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_CFG0 + ECHO_CFG_SCRATCH + 3, 1), 0xca);
+		open_combo(&h, c, NULL);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_CFG0 + ECHO_CFG_ID, 4), 0x76656476);     /* "vdev" */
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_CFG0 + ECHO_CFG_ID, 8), ECHO_ID_LE64);
+		bwr(&h, 0, VIRTIO_CR_CFG0 + ECHO_CFG_SCRATCH, 4, 0xcafef00d);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_CFG0 + ECHO_CFG_SCRATCH, 4), 0xcafef00d);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_CFG0 + ECHO_CFG_SCRATCH, 2), 0xf00d);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_CFG0 + ECHO_CFG_SCRATCH + 3, 1), 0xca);
 		/* The driver helpers agree. */
 		CHECK_EQ(n, vdev_drv_read_config32(h.drv, ECHO_CFG_SCRATCH), 0xcafef00d);
 		harness_close(&h);
@@ -470,50 +380,52 @@ Test(legacy_regs, device_config_starts_at_20_without_msix)
 
 Test(legacy_regs, device_config_starts_at_24_with_msix)
 {
-	for (int m = 0; m < NLEGACY; m++) {
-		const char *n = mode_name(legacy_modes[m]);
+	FOR_EACH_LEGACY(c)
+	{
+		const char *n = c->name;
 		struct harness h;
 
-		open_legacy_msix(&h, legacy_modes[m]);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_CFG1 + ECHO_CFG_ID, 4), 0x76656476);
-		lwr(&h, VIRTIO_CR_CFG1 + ECHO_CFG_SCRATCH, 4, 0x01020304);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_CFG1 + ECHO_CFG_SCRATCH, 4), 0x01020304);
+		open_combo_msix(&h, c);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_CFG1 + ECHO_CFG_ID, 4), 0x76656476);
+		bwr(&h, 0, VIRTIO_CR_CFG1 + ECHO_CFG_SCRATCH, 4, 0x01020304);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_CFG1 + ECHO_CFG_SCRATCH, 4), 0x01020304);
 		CHECK_EQ(n, vdev_drv_read_config32(h.drv, ECHO_CFG_SCRATCH), 0x01020304);
-		CHECK_EQ(n, vdev_drv_read_config64(h.drv, ECHO_CFG_ID), 0x6f68636576656476ULL);
+		CHECK_EQ(n, vdev_drv_read_config64(h.drv, ECHO_CFG_ID), ECHO_ID_LE64);
 		harness_close(&h);
 	}
 }
 
 Test(legacy_regs, device_config_widths_bounds_and_read_only_fields)
 {
-	for (int m = 0; m < NLEGACY; m++) {
-		const char *n = mode_name(legacy_modes[m]);
-		const uint64_t c = VIRTIO_CR_CFG0;
+	FOR_EACH_LEGACY(c)
+	{
+		const char *n = c->name;
+		const uint64_t cfg = VIRTIO_CR_CFG0;
 		struct harness h;
 		uint64_t bad;
 
-		open_legacy(&h, legacy_modes[m], NULL);
-		lwr(&h, c + ECHO_CFG_SCRATCH64, 8, 0x1122334455667788ULL);
-		CHECK_EQ(n, lrd(&h, c + ECHO_CFG_SCRATCH64, 8), 0x1122334455667788ULL);
-		CHECK_EQ(n, lrd(&h, c + ECHO_CFG_SCRATCH64 + 4, 4), 0x11223344);
+		open_combo(&h, c, NULL);
+		bwr(&h, 0, cfg + ECHO_CFG_SCRATCH64, 8, 0x1122334455667788ULL);
+		CHECK_EQ(n, brd(&h, 0, cfg + ECHO_CFG_SCRATCH64, 8), 0x1122334455667788ULL);
+		CHECK_EQ(n, brd(&h, 0, cfg + ECHO_CFG_SCRATCH64 + 4, 4), 0x11223344);
 		/* Any offset works while the access stays inside the config. */
-		CHECK_EQ(n, lrd(&h, c + ECHO_CFG_SCRATCH64 + 1, 2), 0x6677);
-		CHECK_EQ(n, lrd(&h, c + ECHO_CFG_SIZE - 1, 1), 'o');
+		CHECK_EQ(n, brd(&h, 0, cfg + ECHO_CFG_SCRATCH64 + 1, 2), 0x6677);
+		CHECK_EQ(n, brd(&h, 0, cfg + ECHO_CFG_SIZE - 1, 1), 'o');
 
-		bad = virtio_bad_accesses(&h);
-		CHECK_EQ(n, lrd(&h, c + ECHO_CFG_SIZE, 1), 0);           /* past the end */
-		CHECK_EQ(n, lrd(&h, c + ECHO_CFG_SIZE - 2, 4), 0);       /* straddling */
-		CHECK_EQ(n, lrd(&h, c + ECHO_CFG_SIZE - 4, 8), 0);
-		CHECK_EQ(n, lrd(&h, c + ECHO_CFG_ID, 3), 0);             /* odd width */
-		cr_assert(virtio_bad_accesses(&h) >= bad + 4, "%s: config refusals not counted", n);
+		bad = stats(&h).bad_accesses;
+		CHECK_EQ(n, brd(&h, 0, cfg + ECHO_CFG_SIZE, 1), 0);           /* past the end */
+		CHECK_EQ(n, brd(&h, 0, cfg + ECHO_CFG_SIZE - 2, 4), 0);       /* straddling */
+		CHECK_EQ(n, brd(&h, 0, cfg + ECHO_CFG_SIZE - 4, 8), 0);
+		CHECK_EQ(n, brd(&h, 0, cfg + ECHO_CFG_ID, 3), 0);             /* odd width */
+		cr_assert(stats(&h).bad_accesses >= bad + 4, "%s: config refusals not counted", n);
 
 		/* requests (offset 0) and id are read-only: the device refuses, counted. */
-		bad = virtio_bad_accesses(&h);
-		lwr(&h, c + ECHO_CFG_REQUESTS, 4, 0x99);
-		lwr(&h, c + ECHO_CFG_ID, 1, 'X');
-		CHECK_EQ(n, lrd(&h, c + ECHO_CFG_REQUESTS, 4), 0);
-		CHECK_EQ(n, lrd(&h, c + ECHO_CFG_ID, 1), 'v');
-		cr_assert(virtio_bad_accesses(&h) >= bad + 2, "%s: refused writes not counted", n);
+		bad = stats(&h).bad_accesses;
+		bwr(&h, 0, cfg + ECHO_CFG_REQUESTS, 4, 0x99);
+		bwr(&h, 0, cfg + ECHO_CFG_ID, 1, 'X');
+		CHECK_EQ(n, brd(&h, 0, cfg + ECHO_CFG_REQUESTS, 4), 0);
+		CHECK_EQ(n, brd(&h, 0, cfg + ECHO_CFG_ID, 1), 'v');
+		cr_assert(stats(&h).bad_accesses >= bad + 2, "%s: refused writes not counted", n);
 		harness_close(&h);
 	}
 }
@@ -533,46 +445,47 @@ Test(legacy_regs, every_header_register_refuses_wrong_widths)
 	};
 	static const int widths[] = {1, 2, 4, 8};
 
-	for (int m = 0; m < NLEGACY; m++) {
-		const char *n = mode_name(legacy_modes[m]);
+	FOR_EACH_LEGACY(c)
+	{
+		const char *n = c->name;
 		struct harness h;
 		uint64_t pfn, guest;
 
-		open_legacy(&h, legacy_modes[m], NULL);
+		open_combo(&h, c, NULL);
 		cr_assert_eq(vdev_drv_negotiate(h.drv, ECHO_F_TEST, NULL), 0);
 		cr_assert_eq(vdev_drv_queue_setup(h.drv, 0, 0, VIRTIO_MSI_NO_VECTOR), 0);
-		lwr(&h, VIRTIO_CR_QSEL, 2, 0);
-		pfn = lrd(&h, VIRTIO_CR_PFN, 4);
-		guest = lrd(&h, VIRTIO_CR_GUESTCAP, 4);
+		bwr(&h, 0, VIRTIO_CR_QSEL, 2, 0);
+		pfn = brd(&h, 0, VIRTIO_CR_PFN, 4);
+		guest = brd(&h, 0, VIRTIO_CR_GUESTCAP, 4);
 		echo_dev_host_set_scratch(h.dev, 1); /* ISR has bit 2 pending */
 
 		for (size_t r = 0; r < sizeof(regs) / sizeof(regs[0]); r++) {
 			for (size_t w = 0; w < 4; w++) {
-				uint64_t bad = virtio_bad_accesses(&h);
+				uint64_t bad = stats(&h).bad_accesses;
 
 				if (widths[w] == regs[r].width)
 					continue;
-				cr_assert_eq(lrd(&h, (uint64_t)regs[r].off, widths[w]), 0,
+				cr_assert_eq(brd(&h, 0, (uint64_t)regs[r].off, widths[w]), 0,
 					     "%s: %s read with width %d not refused", n,
 					     regs[r].name, widths[w]);
-				lwr(&h, (uint64_t)regs[r].off, widths[w], 0);
-				cr_assert(virtio_bad_accesses(&h) >= bad + 2,
+				bwr(&h, 0, (uint64_t)regs[r].off, widths[w], 0);
+				cr_assert(stats(&h).bad_accesses >= bad + 2,
 					  "%s: %s width %d not counted", n, regs[r].name,
 					  widths[w]);
 			}
 		}
 		/* Unaligned accesses inside a register are refused as well. */
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_HOSTCAP + 2, 2), 0);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_QNUM + 1, 1), 0);
-		lwr(&h, VIRTIO_CR_PFN + 1, 1, 0);
-		lwr(&h, VIRTIO_CR_PFN + 2, 2, 0);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_HOSTCAP + 2, 2), 0);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_QNUM + 1, 1), 0);
+		bwr(&h, 0, VIRTIO_CR_PFN + 1, 1, 0);
+		bwr(&h, 0, VIRTIO_CR_PFN + 2, 2, 0);
 
 		/* Nothing moved: not the PFN, features, status, and not the pending ISR. */
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_QSEL, 2), 0);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_PFN, 4), pfn);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_GUESTCAP, 4), guest);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_STATUS, 1), ACK | DRV);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_ISR, 1), VIRTIO_CR_ISR_CONF_CHANGED);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_QSEL, 2), 0);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_PFN, 4), pfn);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_GUESTCAP, 4), guest);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_STATUS, 1), ACK | DRV);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_ISR, 1), VIRTIO_CR_ISR_CONF_CHANGED);
 		CHECK_EQ(n, h.dev->kicks, 0);
 		harness_close(&h);
 	}
@@ -580,24 +493,25 @@ Test(legacy_regs, every_header_register_refuses_wrong_widths)
 
 Test(legacy_regs, access_past_bar_end_or_odd_width_is_refused)
 {
-	for (int m = 0; m < NLEGACY; m++) {
-		const char *n = mode_name(legacy_modes[m]);
+	FOR_EACH_LEGACY(c)
+	{
+		const char *n = c->name;
 		struct vdev_pci_bar_info info;
 		struct harness h;
 		uint64_t bad;
 
-		open_legacy(&h, legacy_modes[m], NULL);
+		open_combo(&h, c, NULL);
 		cr_assert_eq(vdev_pci_bar_info(echo_dev_pci(h.dev), 0, &info), 0);
-		bad = bad_accesses(&h);
-		CHECK_EQ(n, lrd(&h, info.size, 1), 0);
-		CHECK_EQ(n, lrd(&h, info.size - 2, 4), 0);
-		CHECK_EQ(n, lrd(&h, 0x10000, 4), 0);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_HOSTCAP, 3), 0);
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_HOSTCAP, 0), 0);
-		lwr(&h, info.size, 4, 0xffffffff);
-		cr_assert(bad_accesses(&h) >= bad + 6, "%s: refused BAR accesses not counted", n);
+		bad = refusals(&h);
+		CHECK_EQ(n, brd(&h, 0, info.size, 1), 0);
+		CHECK_EQ(n, brd(&h, 0, info.size - 2, 4), 0);
+		CHECK_EQ(n, brd(&h, 0, 0x10000, 4), 0);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_HOSTCAP, 3), 0);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_HOSTCAP, 0), 0);
+		bwr(&h, 0, info.size, 4, 0xffffffff);
+		cr_assert(refusals(&h) >= bad + 6, "%s: refused BAR accesses not counted", n);
 		/* The registers still answer and the device still works. */
-		CHECK_EQ(n, lrd(&h, VIRTIO_CR_QNUM, 2), 256);
+		CHECK_EQ(n, brd(&h, 0, VIRTIO_CR_QNUM, 2), 256);
 		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
 		roundtrip(n, &h, 0);
 		harness_close(&h);

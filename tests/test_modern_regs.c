@@ -10,95 +10,21 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "harness.h"
+#include "test_util.h"
 
-#define CHECK_EQ(ctx, actual, expected)                                                  \
-	do {                                                                             \
-		uint64_t a__ = (uint64_t)(actual), e__ = (uint64_t)(expected);           \
-		cr_assert(a__ == e__, "%s: %s = %#" PRIx64 ", expected %#" PRIx64, (ctx), \
-			  #actual, a__, e__);                                            \
-	} while (0)
-
-#define ACK VIRTIO_CR_STATUS_ACK
-#define DRV VIRTIO_CR_STATUS_DRIVER
-#define DOK VIRTIO_CR_STATUS_DRIVER_OK
-#define FOK VIRTIO_CR_STATUS_FEATURES_OK
-
-/* What the modern interface offers for the echo default: NOTIFY_ON_EMPTY removed. */
-#define MODERN_OFFER_LO ((uint32_t)(ECHO_DEFAULT_FEATURES & ~VIRTIO_F_NOTIFY_ON_EMPTY))
-
-#define FOR_EACH_MODERN(c)                                                                  \
-	for (const struct harness_combo *c = harness_combos; c < harness_combos + harness_ncombos; \
-	     c++)                                                                           \
-		if (c->access == VDEV_DRV_LEGACY)                                           \
-			continue;                                                           \
-		else
-
-static void open_combo(struct harness *h, const struct harness_combo *c,
-		       const struct echo_dev_config *e)
-{
-	int rc = harness_open(h, c->mode, c->access, e);
-
-	cr_assert_eq(rc, 0, "%s: harness_open = %d", c->name, rc);
-}
-
-static uint64_t crd(struct harness *h, uint64_t off, int width)
-{
-	return vdev_drv_region_read(h->drv, VDEV_DRV_REGION_COMMON, off, width);
-}
-
-static void cwr(struct harness *h, uint64_t off, int width, uint64_t val)
-{
-	vdev_drv_region_write(h->drv, VDEV_DRV_REGION_COMMON, off, width, val);
-}
-
-/* Raw BAR accesses, bypassing the driver peer. */
-static uint64_t brd(struct harness *h, int bar, uint64_t off, int width)
-{
-	return virtio_pci_read(vdev_sim_vmctx(h->sim), 0, echo_dev_pci(h->dev), bar, off, width);
-}
-
-static void bwr(struct harness *h, int bar, uint64_t off, int width, uint64_t val)
-{
-	virtio_pci_write(vdev_sim_vmctx(h->sim), 0, echo_dev_pci(h->dev), bar, off, width, val);
-}
-
-static struct vdev_virtio_stats stats(struct harness *h)
-{
-	struct vdev_virtio_stats st;
-
-	vdev_virtio_get_stats(&h->dev->base, &st);
-	return st;
-}
-
+/* One 24-byte echo request, checked. */
 static void roundtrip(const char *ctx, struct harness *h, uint16_t q)
 {
-	void *in, *out, *tok = NULL;
-	uint64_t gin = harness_buf(h, 24, &in), gout = harness_buf(h, 24, &out);
-	struct vdev_drv_seg segs[2] = {{gin, 24, false}, {gout, 24, true}};
-	int token;
-	uint32_t len = 0;
-
-	memset(in, 0x3e, 24);
-	memset(out, 0, 24);
-	cr_assert_eq(vdev_drv_enqueue(h->drv, q, segs, 2, false, &token), 0, "%s: enqueue", ctx);
-	vdev_drv_kick(h->drv, q);
-	cr_assert_eq(vdev_drv_dequeue(h->drv, q, &tok, &len), 1, "%s: no completion", ctx);
-	cr_assert_eq(tok, &token, "%s: wrong token", ctx);
-	CHECK_EQ(ctx, len, 24);
-	cr_assert(memcmp(in, out, 24) == 0, "%s: data not echoed", ctx);
+	echo_roundtrip(ctx, h, q, 24, 0x3e, 0);
 }
 
-/* Enqueue a request without kicking; returns the output buffer. */
+/* Enqueue an 8-byte request ("abcdefgh") without kicking; returns the output buffer. */
 static void *enqueue_one(const char *ctx, struct harness *h, uint16_t q, int *token)
 {
-	void *in, *out;
-	uint64_t gin = harness_buf(h, 8, &in), gout = harness_buf(h, 8, &out);
-	struct vdev_drv_seg segs[2] = {{gin, 8, false}, {gout, 8, true}};
+	void *in, *out = enqueue_inout(ctx, h, q, 8, token, &in);
 
 	memcpy(in, "abcdefgh", 8);
 	memset(out, 0, 8);
-	cr_assert_eq(vdev_drv_enqueue(h->drv, q, segs, 2, false, token), 0, "%s: enqueue", ctx);
 	return out;
 }
 
@@ -217,8 +143,7 @@ Test(modern_regs, config_generation_bumps_when_device_changes_config)
 		struct harness h;
 		uint64_t gen0, gen1;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0, "%s: ready", c->name);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		gen0 = crd(&h, VIRTIO_COMMON_CFGGENERATION, 1);
 		CHECK_EQ(c->name, crd(&h, VIRTIO_COMMON_CFGGENERATION, 1), gen0); /* stable */
 		echo_dev_host_set_scratch(h.dev, 0x55aa);
@@ -339,13 +264,7 @@ Test(modern_regs, ring_address_single_64bit_access_at_low_half)
 }
 
 /* A small ring the test writes itself, in three separate pages. */
-struct mini_ring {
-	uint16_t size;
-	uint64_t desc, avail, used;
-	char *d, *a, *u;
-};
-
-static void mini_ring_alloc(struct harness *h, struct mini_ring *r, uint16_t size)
+static void mini_ring_alloc(struct harness *h, struct raw_ring *r, uint16_t size)
 {
 	r->size = size;
 	r->used = vdev_sim_alloc(h->sim, 4096, 4096);
@@ -361,24 +280,14 @@ static void mini_ring_alloc(struct harness *h, struct mini_ring *r, uint16_t siz
 }
 
 /* Make request number `n` (in -> out) available, descriptors 2n and 2n+1. */
-static void mini_ring_add(struct mini_ring *r, uint16_t n, uint64_t in, uint64_t out, uint32_t len)
+static void mini_ring_add(struct raw_ring *r, uint16_t n, uint64_t in, uint64_t out, uint32_t len)
 {
-	struct virtio_desc d0 = {in, len, VRING_DESC_F_NEXT, (uint16_t)((2 * n + 1) % r->size)};
-	struct virtio_desc d1 = {out, len, VRING_DESC_F_WRITE, 0};
-	uint16_t head = (uint16_t)((2 * n) % r->size), idx = (uint16_t)(n + 1);
+	uint16_t head = (uint16_t)((2 * n) % r->size), next = (uint16_t)((2 * n + 1) % r->size);
 
-	memcpy(r->d + 16 * head, &d0, 16);
-	memcpy(r->d + 16 * ((2 * n + 1) % r->size), &d1, 16);
-	memcpy(r->a + 4 + 2 * (n % r->size), &head, 2);
-	memcpy(r->a + 2, &idx, 2);
-}
-
-static uint16_t mini_used_idx(const struct mini_ring *r)
-{
-	uint16_t v;
-
-	memcpy(&v, r->u + 2, 2);
-	return v;
+	put_desc(r->d, head, in, len, VRING_DESC_F_NEXT, next);
+	put_desc(r->d, next, out, len, VRING_DESC_F_WRITE, 0);
+	raw_avail_entry(r, n, head);
+	raw_set_avail_idx(r, (uint16_t)(n + 1));
 }
 
 Test(modern_regs, queue_enable_uses_the_programmed_geometry)
@@ -386,7 +295,7 @@ Test(modern_regs, queue_enable_uses_the_programmed_geometry)
 	FOR_EACH_MODERN(c)
 	{
 		struct harness h;
-		struct mini_ring r;
+		struct raw_ring r;
 		uint64_t gin, gout;
 		void *in, *out;
 		uint32_t id, len;
@@ -394,14 +303,7 @@ Test(modern_regs, queue_enable_uses_the_programmed_geometry)
 		open_combo(&h, c, NULL);
 		cr_assert_eq(vdev_drv_negotiate(h.drv, ECHO_F_TEST, NULL), 0);
 		mini_ring_alloc(&h, &r, 8);
-		cwr(&h, VIRTIO_COMMON_Q_SELECT, 2, 0);
-		cwr(&h, VIRTIO_COMMON_Q_SIZE, 2, 8);
-		cwr(&h, VIRTIO_COMMON_Q_DESCLO, 4, (uint32_t)r.desc);
-		cwr(&h, VIRTIO_COMMON_Q_DESCHI, 4, r.desc >> 32);
-		cwr(&h, VIRTIO_COMMON_Q_AVAILLO, 4, (uint32_t)r.avail);
-		cwr(&h, VIRTIO_COMMON_Q_AVAILHI, 4, r.avail >> 32);
-		cwr(&h, VIRTIO_COMMON_Q_USEDLO, 4, (uint32_t)r.used);
-		cwr(&h, VIRTIO_COMMON_Q_USEDHI, 4, r.used >> 32);
+		program_queue(&h, 0, 8, r.desc, r.avail, r.used);
 		cwr(&h, VIRTIO_COMMON_Q_ENABLE, 2, 1);
 		CHECK_EQ(c->name, crd(&h, VIRTIO_COMMON_Q_ENABLE, 2), 1);
 		CHECK_EQ(c->name, crd(&h, VIRTIO_COMMON_Q_SIZE, 2), 8);
@@ -416,9 +318,8 @@ Test(modern_regs, queue_enable_uses_the_programmed_geometry)
 			memset(out, 0xff, 4);
 			mini_ring_add(&r, n, gin, gout, 2);
 			vdev_drv_region_write(h.drv, VDEV_DRV_REGION_NOTIFY, 0, 2, 0);
-			CHECK_EQ(c->name, mini_used_idx(&r), n + 1);
-			memcpy(&id, r.u + 4 + 8 * (n % 8), 4);
-			memcpy(&len, r.u + 8 + 8 * (n % 8), 4);
+			CHECK_EQ(c->name, raw_used_idx(&r), n + 1);
+			raw_used_elem(&r, n, &id, &len);
 			CHECK_EQ(c->name, id, (2 * n) % 8);
 			CHECK_EQ(c->name, len, 2);
 			cr_assert(memcmp(in, out, 2) == 0, "%s: request %u not echoed", c->name, n);
@@ -627,8 +528,7 @@ Test(modern_regs, notify_through_memory_region_width_2_and_4)
 		void *tok;
 		uint32_t len;
 
-		open_combo(&h, c, &e);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0, "%s: ready", c->name);
+		open_ready(&h, c, &e, ECHO_F_TEST, 0);
 		enqueue_one(c->name, &h, 1, &token);
 		vdev_drv_region_write(h.drv, VDEV_DRV_REGION_NOTIFY, 4, 2, 1);
 		CHECK_EQ(c->name, vdev_drv_dequeue(h.drv, 1, &tok, &len), 1);
@@ -653,8 +553,7 @@ Test(modern_regs, notify_address_names_the_queue_not_the_value)
 		void *tok;
 		uint32_t len;
 
-		open_combo(&h, c, &e);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0, "%s: ready", c->name);
+		open_ready(&h, c, &e, ECHO_F_TEST, 0);
 		enqueue_one(c->name, &h, 1, &token);
 		/* Queue 0's register, value 1: kicks queue 0, so queue 1 stays pending. */
 		vdev_drv_region_write(h.drv, VDEV_DRV_REGION_NOTIFY, 0, 2, 1);
@@ -707,8 +606,7 @@ Test(modern_regs, isr_region_byte_0_reads_and_clears_others_read_zero)
 		void *tok;
 		uint32_t len;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0, "%s: ready", c->name);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		CHECK_EQ(c->name, vdev_drv_region_read(h.drv, VDEV_DRV_REGION_ISR, 0, 1), 0);
 		echo_dev_host_set_scratch(h.dev, 3);
 		/* Other offsets and widths read 0 and do not consume the bits. */
@@ -745,7 +643,7 @@ Test(modern_regs, device_config_through_driver_helpers_8_16_32_64)
 		CHECK_EQ(c->name, vdev_drv_read_config8(h.drv, ECHO_CFG_ID), 'v');
 		CHECK_EQ(c->name, vdev_drv_read_config16(h.drv, ECHO_CFG_ID), 0x6476);
 		CHECK_EQ(c->name, vdev_drv_read_config32(h.drv, ECHO_CFG_ID), 0x76656476);
-		CHECK_EQ(c->name, vdev_drv_read_config64(h.drv, ECHO_CFG_ID), 0x6f68636576656476ULL);
+		CHECK_EQ(c->name, vdev_drv_read_config64(h.drv, ECHO_CFG_ID), ECHO_ID_LE64);
 		vdev_drv_write_config8(h.drv, ECHO_CFG_SCRATCH, 0x11);
 		CHECK_EQ(c->name, vdev_drv_read_config32(h.drv, ECHO_CFG_SCRATCH), 0x11);
 		vdev_drv_write_config16(h.drv, ECHO_CFG_SCRATCH + 2, 0x2233);

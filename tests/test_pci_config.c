@@ -11,14 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "harness.h"
-
-#define CHECK_EQ(ctx, actual, expected)                                                  \
-	do {                                                                             \
-		uint64_t a__ = (uint64_t)(actual), e__ = (uint64_t)(expected);           \
-		cr_assert(a__ == e__, "%s: %s = %#" PRIx64 ", expected %#" PRIx64, (ctx), \
-			  #actual, a__, e__);                                            \
-	} while (0)
+#include "test_util.h"
 
 #define ECHO_TYPE VIRTIO_TYPE_ENTROPY
 
@@ -261,15 +254,16 @@ static void check_virtio_caps(const char *ctx, struct bare *b, bool notify_pio, 
 	CHECK_EQ(ctx, k, ne);
 }
 
-static bool has_cap(struct bare *b, uint8_t id)
+/* Offset of the capability with this id, 0 if the list has none. */
+static int find_cap(struct bare *b, uint8_t id)
 {
 	struct cap_seen caps[32];
 	int n = walk_caps(b, caps, 32);
 
 	for (int i = 0; i < n; i++)
 		if (caps[i].id == id)
-			return true;
-	return false;
+			return caps[i].off;
+	return 0;
 }
 
 Test(pci_config, modern_capability_list_in_documented_order)
@@ -292,8 +286,8 @@ Test(pci_config, modern_capability_list_with_msix_msi_notify_pio_and_three_queue
 	c.msi = true;
 	c.notify_pio = true;
 	bare_open(&b, c, 3);
-	cr_assert(has_cap(&b, PCIY_MSIX), "MSI-X capability missing");
-	cr_assert(has_cap(&b, PCIY_MSI), "MSI capability missing");
+	cr_assert(find_cap(&b, PCIY_MSIX) != 0, "MSI-X capability missing");
+	cr_assert(find_cap(&b, PCIY_MSI) != 0, "MSI capability missing");
 	check_virtio_caps("modern+msix+msi+pio", &b, true, true, 3);
 	bare_close(&b);
 }
@@ -316,7 +310,7 @@ Test(pci_config, transitional_capability_list_matches_modern)
 
 	c.msix = true;
 	bare_open(&b, c, 2);
-	cr_assert(has_cap(&b, PCIY_MSIX));
+	cr_assert(find_cap(&b, PCIY_MSIX) != 0);
 	check_virtio_caps("transitional", &b, false, true, 2);
 	bare_close(&b);
 }
@@ -333,7 +327,7 @@ Test(pci_config, legacy_has_no_virtio_capabilities)
 	n = walk_caps(&b, caps, 32);
 	for (int i = 0; i < n; i++)
 		cr_assert(caps[i].id != PCIY_VENDOR, "legacy function has a vendor capability");
-	cr_assert(has_cap(&b, PCIY_MSIX));
+	cr_assert(find_cap(&b, PCIY_MSIX) != 0);
 	bare_close(&b);
 }
 
@@ -358,17 +352,13 @@ Test(pci_config, capability_present_status_bit_agrees_with_pointer)
 Test(pci_config, msix_capability_fields_and_writable_bits)
 {
 	struct vdev_virtio_pci_config c = pcfg(VDEV_PCI_MODERN);
-	struct cap_seen caps[32];
 	struct bare b;
-	int n, cap = 0;
+	int cap;
 	uint32_t ctl;
 
 	c.msix = true;
 	bare_open(&b, c, 2); /* nvq + 1 = 3 vectors */
-	n = walk_caps(&b, caps, 32);
-	for (int i = 0; i < n; i++)
-		if (caps[i].id == PCIY_MSIX)
-			cap = caps[i].off;
+	cap = find_cap(&b, PCIY_MSIX);
 	cr_assert(cap != 0);
 	ctl = cfg_rd(&b, cap + 2, 2);
 	CHECK_EQ("msix", ctl & 0x7ff, 2);        /* table size = nvec - 1 */
@@ -394,17 +384,13 @@ Test(pci_config, msix_capability_fields_and_writable_bits)
 Test(pci_config, msi_capability_is_64bit_with_writable_enable_address_and_data)
 {
 	struct vdev_virtio_pci_config c = pcfg(VDEV_PCI_MODERN);
-	struct cap_seen caps[32];
 	struct bare b;
-	int n, cap = 0;
+	int cap;
 	uint32_t ctl;
 
 	c.msi = true;
 	bare_open(&b, c, 1);
-	n = walk_caps(&b, caps, 32);
-	for (int i = 0; i < n; i++)
-		if (caps[i].id == PCIY_MSI)
-			cap = caps[i].off;
+	cap = find_cap(&b, PCIY_MSI);
 	cr_assert(cap != 0, "no MSI capability");
 	ctl = cfg_rd(&b, cap + 2, 2);
 	cr_assert(ctl & 0x80, "MSI is not 64-bit capable: %#x", ctl);
@@ -827,14 +813,14 @@ Test(pci_config, bar_lookup_follows_programmed_bars_and_decode_bits)
 
 Test(pci_config, bar_lookup_after_driver_programmed_the_function)
 {
-	for (int i = 0; i < harness_ncombos; i++) {
-		const struct harness_combo *c = &harness_combos[i];
+	FOR_EACH_COMBO(c)
+	{
 		struct harness h;
 		int bar = -1;
 		uint64_t off = 0, base;
 		uint32_t cmd;
 
-		cr_assert_eq(harness_open(&h, c->mode, c->access, NULL), 0, "%s: open", c->name);
+		open_combo(&h, c, NULL);
 		if (c->mode != VDEV_PCI_LEGACY) {
 			base = vdev_drv_bar_addr(h.drv, 4);
 			cr_assert(base != 0, "%s: BAR 4 not programmed", c->name);

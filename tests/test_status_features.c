@@ -9,104 +9,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "harness.h"
-
-#define CHECK_EQ(ctx, actual, expected)                                                  \
-	do {                                                                             \
-		uint64_t a__ = (uint64_t)(actual), e__ = (uint64_t)(expected);           \
-		cr_assert(a__ == e__, "%s: %s = %#" PRIx64 ", expected %#" PRIx64, (ctx), \
-			  #actual, a__, e__);                                            \
-	} while (0)
-
-#define ACK VIRTIO_CR_STATUS_ACK
-#define DRV VIRTIO_CR_STATUS_DRIVER
-#define DOK VIRTIO_CR_STATUS_DRIVER_OK
-#define FOK VIRTIO_CR_STATUS_FEATURES_OK
-#define NEEDS_RESET VIRTIO_CR_STATUS_NEEDS_RESET
-#define FAILED VIRTIO_CR_STATUS_FAILED
-
-#define FOR_EACH_COMBO(c)                                                                   \
-	for (const struct harness_combo *c = harness_combos; c < harness_combos + harness_ncombos; \
-	     c++)
-
-#define FOR_EACH_MODERN(c)                                                                  \
-	FOR_EACH_COMBO(c)                                                                   \
-	if (c->access == VDEV_DRV_LEGACY)                                                   \
-		continue;                                                                   \
-	else
-
-#define FOR_EACH_LEGACY(c)                                                                  \
-	FOR_EACH_COMBO(c)                                                                   \
-	if (c->access != VDEV_DRV_LEGACY)                                                   \
-		continue;                                                                   \
-	else
-
-static void open_combo(struct harness *h, const struct harness_combo *c,
-		       const struct echo_dev_config *e)
-{
-	int rc = harness_open(h, c->mode, c->access, e);
-
-	cr_assert_eq(rc, 0, "%s: harness_open = %d", c->name, rc);
-}
-
-static struct vdev_virtio_stats stats(struct harness *h)
-{
-	struct vdev_virtio_stats st;
-
-	vdev_virtio_get_stats(&h->dev->base, &st);
-	return st;
-}
-
-static bool is_legacy(const struct harness_combo *c)
-{
-	return c->access == VDEV_DRV_LEGACY;
-}
-
-static uint64_t crd(struct harness *h, uint64_t off, int w)
-{
-	return vdev_drv_region_read(h->drv, VDEV_DRV_REGION_COMMON, off, w);
-}
-
-static void cwr(struct harness *h, uint64_t off, int w, uint64_t v)
-{
-	vdev_drv_region_write(h->drv, VDEV_DRV_REGION_COMMON, off, w, v);
-}
-
-static void lwr(struct harness *h, uint64_t off, int w, uint64_t v)
-{
-	vdev_drv_region_write(h->drv, VDEV_DRV_REGION_LEGACY, off, w, v);
-}
-
-static uint64_t lrd(struct harness *h, uint64_t off, int w)
-{
-	return vdev_drv_region_read(h->drv, VDEV_DRV_REGION_LEGACY, off, w);
-}
-
-/* Modern: write both driver-feature halves. */
-static void write_modern_features(struct harness *h, uint64_t f)
-{
-	cwr(h, VIRTIO_COMMON_GFSELECT, 4, 0);
-	cwr(h, VIRTIO_COMMON_GF, 4, (uint32_t)f);
-	cwr(h, VIRTIO_COMMON_GFSELECT, 4, 1);
-	cwr(h, VIRTIO_COMMON_GF, 4, f >> 32);
-}
-
-/* A status write the device must refuse: unchanged, counted, no set_status call. */
-static void expect_status_refused(const char *ctx, struct harness *h, uint8_t val)
-{
-	uint8_t before = vdev_drv_read_status(h->drv);
-	uint64_t refused = stats(h).status_refused;
-	uint64_t last = h->dev->last_status;
-
-	vdev_drv_write_status(h->drv, val);
-	cr_assert_eq(vdev_drv_read_status(h->drv), before,
-		     "%s: status write %#x from %#x was taken (now %#x)", ctx, val, before,
-		     vdev_drv_read_status(h->drv));
-	cr_assert_eq(stats(h).status_refused, refused + 1,
-		     "%s: status write %#x from %#x not counted", ctx, val, before);
-	cr_assert_eq(h->dev->last_status, last, "%s: set_status called for a refused write",
-		     ctx);
-}
+#include "test_util.h"
 
 static void expect_status_accepted(const char *ctx, struct harness *h, uint8_t val)
 {
@@ -119,22 +22,36 @@ static void expect_status_accepted(const char *ctx, struct harness *h, uint8_t v
 	CHECK_EQ(ctx, h->dev->last_status, val);
 }
 
+/* One 16-byte echo request, checked. */
 static void roundtrip(const char *ctx, struct harness *h, uint16_t q)
 {
-	void *in, *out, *tok = NULL;
-	uint64_t gin = harness_buf(h, 16, &in), gout = harness_buf(h, 16, &out);
-	struct vdev_drv_seg segs[2] = {{gin, 16, false}, {gout, 16, true}};
-	int token;
-	uint32_t len = 0;
-
-	memset(in, 0x42, 16);
-	memset(out, 0, 16);
-	cr_assert_eq(vdev_drv_enqueue(h->drv, q, segs, 2, false, &token), 0, "%s: enqueue", ctx);
-	vdev_drv_kick(h->drv, q);
-	cr_assert_eq(vdev_drv_dequeue(h->drv, q, &tok, &len), 1, "%s: no completion", ctx);
-	CHECK_EQ(ctx, len, 16);
-	cr_assert(memcmp(in, out, 16) == 0, "%s: data not echoed", ctx);
+	echo_roundtrip(ctx, h, q, 16, 0x42, 0);
 }
+
+/* One status write and what the device must do with it. */
+enum { REFUSED, ACCEPTED };
+
+struct status_step {
+	int outcome;
+	uint8_t val;
+};
+
+/* A fresh device of the combo takes the status writes `steps` in order, each checked. */
+static void status_steps(const struct harness_combo *c, const struct status_step *steps, size_t n)
+{
+	struct harness h;
+
+	open_combo(&h, c, NULL);
+	for (size_t i = 0; i < n; i++) {
+		if (steps[i].outcome == ACCEPTED)
+			expect_status_accepted(c->name, &h, steps[i].val);
+		else
+			expect_status_refused(c->name, &h, steps[i].val);
+	}
+	harness_close(&h);
+}
+
+#define NSTEPS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---------------- modern negotiation ---------------- */
 
@@ -172,12 +89,9 @@ Test(status_features, modern_unoffered_feature_makes_features_ok_read_back_clear
 	{
 		struct harness h;
 
-		open_combo(&h, c, NULL);
-		vdev_drv_write_status(h.drv, ACK);
-		vdev_drv_write_status(h.drv, ACK | DRV);
+		open_acked(&h, c, NULL);
 		/* bit 5 is not offered */
-		write_modern_features(&h, ECHO_F_TEST | (1ULL << 5) | VIRTIO_F_VERSION_1);
-		vdev_drv_write_status(h.drv, ACK | DRV | FOK);
+		write_features_ok(&h, ECHO_F_TEST | (1ULL << 5) | VIRTIO_F_VERSION_1);
 		/* FEATURES_OK is refused, the rest of the write stands */
 		CHECK_EQ(c->name, vdev_drv_read_status(h.drv), ACK | DRV);
 		CHECK_EQ(c->name, stats(&h).features_refused, 1);
@@ -213,17 +127,13 @@ Test(status_features, modern_missing_version_1_is_refused)
 	{
 		struct harness h;
 
-		open_combo(&h, c, NULL);
-		vdev_drv_write_status(h.drv, ACK);
-		vdev_drv_write_status(h.drv, ACK | DRV);
-		write_modern_features(&h, ECHO_F_TEST);
-		vdev_drv_write_status(h.drv, ACK | DRV | FOK);
+		open_acked(&h, c, NULL);
+		write_features_ok(&h, ECHO_F_TEST);
 		CHECK_EQ(c->name, vdev_drv_read_status(h.drv), ACK | DRV);
 		CHECK_EQ(c->name, stats(&h).features_refused, 1);
 		CHECK_EQ(c->name, h.dev->apply_calls, 0);
 		/* The driver may try again with VERSION_1: the same device accepts. */
-		write_modern_features(&h, ECHO_F_TEST | VIRTIO_F_VERSION_1);
-		vdev_drv_write_status(h.drv, ACK | DRV | FOK);
+		write_features_ok(&h, ECHO_F_TEST | VIRTIO_F_VERSION_1);
 		CHECK_EQ(c->name, vdev_drv_read_status(h.drv), ACK | DRV | FOK);
 		CHECK_EQ(c->name, h.dev->apply_calls, 1);
 		CHECK_EQ(c->name, h.dev->applied_features, ECHO_F_TEST | VIRTIO_F_VERSION_1);
@@ -244,11 +154,8 @@ Test(status_features, modern_legacy_only_and_packed_bits_are_refused)
 								VIRTIO_F_RING_PACKED};
 			struct harness h;
 
-			open_combo(&h, c, &e);
-			vdev_drv_write_status(h.drv, ACK);
-			vdev_drv_write_status(h.drv, ACK | DRV);
-			write_modern_features(&h, ECHO_F_TEST | VIRTIO_F_VERSION_1 | bad[i]);
-			vdev_drv_write_status(h.drv, ACK | DRV | FOK);
+			open_acked(&h, c, &e);
+			write_features_ok(&h, ECHO_F_TEST | VIRTIO_F_VERSION_1 | bad[i]);
 			cr_assert_eq(vdev_drv_read_status(h.drv), ACK | DRV,
 				     "%s: feature %#" PRIx64 " accepted", c->name, bad[i]);
 			CHECK_EQ(c->name, stats(&h).features_refused, 1);
@@ -315,9 +222,7 @@ Test(status_features, legacy_features_write_drops_unoffered_bits_and_applies)
 		struct harness h;
 		const uint32_t want = (uint32_t)(ECHO_F_TEST | VIRTIO_F_NOTIFY_ON_EMPTY);
 
-		open_combo(&h, c, NULL);
-		vdev_drv_write_status(h.drv, ACK);
-		vdev_drv_write_status(h.drv, ACK | DRV);
+		open_acked(&h, c, NULL);
 		lwr(&h, VIRTIO_CR_GUESTCAP, 4, want | (1u << 9) | (1u << 30));
 		CHECK_EQ(c->name, h.dev->base.negotiated_caps, want);
 		CHECK_EQ(c->name, h.dev->apply_calls, 1);
@@ -358,8 +263,7 @@ Test(status_features, legacy_feature_writes_after_driver_ok_are_refused)
 		struct harness h;
 		uint64_t bad;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		CHECK_EQ(c->name, h.dev->apply_calls, 1);
 		bad = stats(&h).bad_accesses;
 		lwr(&h, VIRTIO_CR_GUESTCAP, 4, (uint32_t)(ECHO_F_TEST | VIRTIO_RING_F_INDIRECT_DESC));
@@ -395,19 +299,13 @@ Test(status_features, status_clearing_a_set_bit_is_refused)
 
 Test(status_features, status_reserved_bits_are_refused)
 {
-	FOR_EACH_COMBO(c)
-	{
-		struct harness h;
+	static const struct status_step steps[] = {
+		{REFUSED, 0x10},      {REFUSED, 0x20},      {ACCEPTED, ACK},
+		{REFUSED, ACK | 0x10}, {REFUSED, ACK | 0x20}, {REFUSED, ACK | DRV | 0x30},
+	};
 
-		open_combo(&h, c, NULL);
-		expect_status_refused(c->name, &h, 0x10);
-		expect_status_refused(c->name, &h, 0x20);
-		expect_status_accepted(c->name, &h, ACK);
-		expect_status_refused(c->name, &h, ACK | 0x10);
-		expect_status_refused(c->name, &h, ACK | 0x20);
-		expect_status_refused(c->name, &h, ACK | DRV | 0x30);
-		harness_close(&h);
-	}
+	FOR_EACH_COMBO(c)
+		status_steps(c, steps, NSTEPS(steps));
 }
 
 Test(status_features, status_driver_without_acknowledge_is_refused)
@@ -425,30 +323,22 @@ Test(status_features, status_driver_without_acknowledge_is_refused)
 
 Test(status_features, status_features_ok_without_driver_is_refused)
 {
-	FOR_EACH_COMBO(c)
-	{
-		struct harness h;
+	static const struct status_step steps[] = {
+		{REFUSED, FOK}, {ACCEPTED, ACK}, {REFUSED, ACK | FOK},
+	};
 
-		open_combo(&h, c, NULL);
-		expect_status_refused(c->name, &h, FOK);
-		expect_status_accepted(c->name, &h, ACK);
-		expect_status_refused(c->name, &h, ACK | FOK);
-		harness_close(&h);
-	}
+	FOR_EACH_COMBO(c)
+		status_steps(c, steps, NSTEPS(steps));
 }
 
 Test(status_features, status_driver_ok_without_driver_is_refused)
 {
-	FOR_EACH_COMBO(c)
-	{
-		struct harness h;
+	static const struct status_step steps[] = {
+		{REFUSED, DOK}, {ACCEPTED, ACK}, {REFUSED, ACK | DOK},
+	};
 
-		open_combo(&h, c, NULL);
-		expect_status_refused(c->name, &h, DOK);
-		expect_status_accepted(c->name, &h, ACK);
-		expect_status_refused(c->name, &h, ACK | DOK);
-		harness_close(&h);
-	}
+	FOR_EACH_COMBO(c)
+		status_steps(c, steps, NSTEPS(steps));
 }
 
 Test(status_features, modern_driver_ok_without_features_ok_is_refused)
@@ -469,16 +359,12 @@ Test(status_features, modern_driver_ok_without_features_ok_is_refused)
 
 Test(status_features, legacy_driver_ok_without_features_ok_is_accepted)
 {
-	FOR_EACH_LEGACY(c)
-	{
-		struct harness h;
+	static const struct status_step steps[] = {
+		{ACCEPTED, ACK}, {ACCEPTED, ACK | DRV}, {ACCEPTED, ACK | DRV | DOK},
+	};
 
-		open_combo(&h, c, NULL);
-		expect_status_accepted(c->name, &h, ACK);
-		expect_status_accepted(c->name, &h, ACK | DRV);
-		expect_status_accepted(c->name, &h, ACK | DRV | DOK);
-		harness_close(&h);
-	}
+	FOR_EACH_LEGACY(c)
+		status_steps(c, steps, NSTEPS(steps));
 }
 
 Test(status_features, status_needs_reset_bit_in_a_write_is_ignored)
@@ -512,9 +398,7 @@ Test(status_features, status_failed_may_be_set_at_any_time_and_stops_kicks)
 		struct harness h;
 		struct vdev_virtio_stats st0;
 		int token;
-		void *in, *out, *tok;
-		uint64_t gin, gout;
-		struct vdev_drv_seg segs[2];
+		void *tok;
 		uint32_t len;
 
 		/* from reset */
@@ -529,14 +413,9 @@ Test(status_features, status_failed_may_be_set_at_any_time_and_stops_kicks)
 		harness_close(&h);
 
 		/* after DRIVER_OK: kicks are ignored */
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		expect_status_accepted(c->name, &h, vdev_drv_read_status(h.drv) | FAILED);
-		gin = harness_buf(&h, 8, &in);
-		gout = harness_buf(&h, 8, &out);
-		segs[0] = (struct vdev_drv_seg){gin, 8, false};
-		segs[1] = (struct vdev_drv_seg){gout, 8, true};
-		cr_assert_eq(vdev_drv_enqueue(h.drv, 0, segs, 2, false, &token), 0);
+		enqueue_inout(c->name, &h, 0, 8, &token, NULL);
 		st0 = stats(&h);
 		vdev_drv_kick(h.drv, 0);
 		CHECK_EQ(c->name, h.dev->kicks, 0);
@@ -554,8 +433,7 @@ Test(status_features, status_driver_ok_twice_changes_nothing)
 		uint8_t st;
 		uint64_t refused;
 
-		open_combo(&h, c, NULL);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST, 0), 0);
+		open_ready(&h, c, NULL, ECHO_F_TEST, 0);
 		st = vdev_drv_read_status(h.drv);
 		cr_assert(st & DOK);
 		refused = stats(&h).status_refused;
@@ -587,8 +465,7 @@ Test(status_features, set_status_callback_sees_each_accepted_change)
 			vdev_drv_write_status(h.drv, ACK | DRV | DOK);
 			CHECK_EQ(c->name, h.dev->last_status, ACK | DRV | DOK);
 		} else {
-			write_modern_features(&h, ECHO_F_TEST | VIRTIO_F_VERSION_1);
-			vdev_drv_write_status(h.drv, ACK | DRV | FOK);
+			write_features_ok(&h, ECHO_F_TEST | VIRTIO_F_VERSION_1);
 			CHECK_EQ(c->name, h.dev->last_status, ACK | DRV | FOK);
 			vdev_drv_write_status(h.drv, ACK | DRV | FOK | DOK);
 			CHECK_EQ(c->name, h.dev->last_status, ACK | DRV | FOK | DOK);
@@ -607,8 +484,7 @@ Test(status_features, reset_reads_back_zero_and_clears_everything)
 		struct harness h;
 		uint64_t resets, echo_resets;
 
-		open_combo(&h, c, &e);
-		cr_assert_eq(harness_ready(&h, ECHO_F_TEST | VIRTIO_RING_F_EVENT_IDX, 0), 0);
+		open_ready(&h, c, &e, ECHO_F_TEST | VIRTIO_RING_F_EVENT_IDX, 0);
 		roundtrip(c->name, &h, 0);
 		echo_dev_host_set_scratch(h.dev, 9);    /* ISR bit pending, INTx up */
 		virtio_dev_error(&h.dev->base);         /* NEEDS_RESET latched */

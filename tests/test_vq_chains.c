@@ -6,125 +6,16 @@
  * suppression, in every (device mode, driver access) pair where the path differs.
  */
 #include <criterion/criterion.h>
-#include <endian.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "harness.h"
+#include "test_util.h"
 
 #define MAX_SEGS 16
 
-/* ---------------- small deterministic PRNG ---------------- */
-
-static uint32_t rng_state = 0x1234567u;
-
-static uint32_t rnd(void)
-{
-	uint32_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	rng_state = x;
-	return x;
-}
-
-/* uniform in [lo, hi] */
-static uint32_t rnd_range(uint32_t lo, uint32_t hi)
-{
-	return lo + rnd() % (hi - lo + 1);
-}
-
-/* ---------------- raw ring access (guest side, little-endian) ---------------- */
-
-struct raw_ring {
-	uint16_t size;
-	uint64_t desc, avail, used;
-	uint8_t *d, *a, *u;
-};
-
-static void raw_ring_init(struct harness *h, uint16_t q, struct raw_ring *r)
-{
-	int rc;
-
-	r->size = vdev_drv_queue_size(h->drv, q);
-	cr_assert_gt(r->size, 0);
-	rc = vdev_drv_queue_rings(h->drv, q, &r->desc, &r->avail, &r->used);
-	cr_assert_eq(rc, 0, "vdev_drv_queue_rings: %d", rc);
-	r->d = vdev_sim_ptr(h->sim, r->desc, 16u * r->size);
-	r->a = vdev_sim_ptr(h->sim, r->avail, 6u + 2u * r->size);
-	r->u = vdev_sim_ptr(h->sim, r->used, 6u + 8u * r->size);
-	cr_assert(r->d && r->a && r->u, "ring memory is not sim RAM");
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	v = htole16(v);
-	memcpy(p, &v, 2);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, 8);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return le16toh(v);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
-
-/* Write one 16-byte descriptor at `table` (a ring's table or an indirect table). */
-static void put_desc(uint8_t *table, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
-		     uint16_t next)
-{
-	uint8_t *p = table + 16u * i;
-
-	put64(p, addr);
-	put32(p + 8, len);
-	put16(p + 12, flags);
-	put16(p + 14, next);
-}
-
-static void raw_push(struct raw_ring *r, uint16_t head)
-{
-	uint16_t idx = get16(r->a + 2);
-
-	put16(r->a + 4 + 2u * (idx % r->size), head);
-	put16(r->a + 2, (uint16_t)(idx + 1));
-}
-
-static uint16_t raw_used_idx(const struct raw_ring *r)
-{
-	return get16(r->u + 2);
-}
-
-static void raw_used_elem(const struct raw_ring *r, uint16_t slot, uint32_t *id, uint32_t *len)
-{
-	const uint8_t *p = r->u + 4 + 8u * (slot % r->size);
-
-	*id = get32(p);
-	*len = get32(p + 4);
-}
+static struct test_rng rng = {0x1234567u};
 
 /* ---------------- requests with checked echo ---------------- */
 
@@ -146,7 +37,7 @@ static void req_build(struct harness *h, struct req *r, int nr, int nw, uint32_t
 	r->nr = nr;
 	r->nw = nw;
 	for (int i = 0; i < nr + nw; i++) {
-		uint32_t len = rnd_range(1, maxlen);
+		uint32_t len = rng_range(&rng, 1, maxlen);
 		void *p;
 
 		r->segs[i].gpa = harness_buf(h, len, &p);
@@ -156,7 +47,7 @@ static void req_build(struct harness *h, struct req *r, int nr, int nw, uint32_t
 		r->host[i] = p;
 		if (i < nr) {
 			for (uint32_t k = 0; k < len; k++)
-				r->host[i][k] = (uint8_t)rnd();
+				r->host[i][k] = (uint8_t)rng_next(&rng);
 			rt += len;
 		} else {
 			memset(p, 0xEE, len);
@@ -222,36 +113,13 @@ static void run_batch(struct harness *h, uint16_t q, struct req *reqs, int n, bo
 	cr_assert_eq(got, n, "%s: %d of %d requests completed", what, got, n);
 }
 
-static void open_ready(struct harness *h, const struct harness_combo *c,
-		       const struct echo_dev_config *ecfg, uint64_t features, uint16_t qsize)
-{
-	int rc = harness_open(h, c->mode, c->access, ecfg);
-
-	cr_assert_eq(rc, 0, "%s: harness_open: %d", c->name, rc);
-	rc = harness_ready(h, features, qsize);
-	cr_assert_eq(rc, 0, "%s: harness_ready: %d", c->name, rc);
-}
-
-static bool queue_broken(struct harness *h, int q)
-{
-	return (h->dev->vq[q].flags & VQ_BROKED) != 0;
-}
-
-static void assert_healthy(struct harness *h, const char *what)
-{
-	for (int q = 0; q < h->dev->base.vops->nvq; q++)
-		cr_assert(!queue_broken(h, q), "%s: queue %d broken", what, q);
-	cr_assert_eq(vdev_drv_read_status(h->drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0,
-		     "%s: device needs reset", what);
-}
-
 /* ---------------- tests ---------------- */
 
 /* Every split of 1..16 descriptors into readable then writable segments. */
 static void chains_all_splits(bool indirect)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
-		const struct harness_combo *c = &harness_combos[ci];
+	FOR_EACH_COMBO(c)
+	{
 		struct echo_dev_config ecfg = {.qsize = 64};
 		struct harness h;
 		struct req reqs[MAX_SEGS + 1];
@@ -302,8 +170,8 @@ Test(vq_chains, indirect_chains_mixed_segments)
 /* Direct and indirect requests interleaved in one queue share the descriptor table. */
 Test(vq_chains, direct_and_indirect_interleaved)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
-		const struct harness_combo *c = &harness_combos[ci];
+	FOR_EACH_COMBO(c)
+	{
 		struct echo_dev_config ecfg = {.qsize = 32};
 		struct harness h;
 		uint64_t mark;
@@ -314,7 +182,7 @@ Test(vq_chains, direct_and_indirect_interleaved)
 			struct req r;
 			bool indirect = round % 2;
 
-			req_build(&h, &r, (int)rnd_range(1, 4), (int)rnd_range(1, 4), 200);
+			req_build(&h, &r, (int)rng_range(&rng, 1, 4), (int)rng_range(&rng, 1, 4), 200);
 			run_batch(&h, 0, &r, 1, indirect, c->name);
 			vdev_sim_alloc_reset(h.sim, mark);
 		}
@@ -330,8 +198,8 @@ Test(vq_chains, direct_and_indirect_interleaved)
  */
 Test(vq_chains, direct_then_indirect_chain)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
-		const struct harness_combo *c = &harness_combos[ci];
+	FOR_EACH_COMBO(c)
+	{
 		struct echo_dev_config ecfg = {.qsize = 16, .manual = true};
 		struct harness h;
 		struct raw_ring r;
@@ -339,7 +207,6 @@ Test(vq_chains, direct_then_indirect_chain)
 		uint64_t ghdr, gdata, gout, gtable;
 		struct iovec iov[8];
 		uint16_t fl[8], head;
-		uint32_t id, len;
 		int n;
 
 		open_ready(&h, c, &ecfg, VIRTIO_RING_F_INDIRECT_DESC, 16);
@@ -365,23 +232,15 @@ Test(vq_chains, direct_then_indirect_chain)
 		n = vq_getchain(&h.dev->vq[0], &head, iov, 8, fl);
 		cr_assert_eq(n, 3, "%s: vq_getchain returned %d", c->name, n);
 		cr_assert_eq(head, 3);
-		cr_assert_eq(iov[0].iov_base, hdr);
-		cr_assert_eq(iov[0].iov_len, 16);
-		cr_assert_eq(fl[0] & VRING_DESC_F_WRITE, 0);
-		cr_assert_eq(iov[1].iov_base, data);
-		cr_assert_eq(iov[1].iov_len, 32);
-		cr_assert_eq(fl[1] & VRING_DESC_F_WRITE, 0);
-		cr_assert_eq(iov[2].iov_base, out);
-		cr_assert_eq(iov[2].iov_len, 48);
-		cr_assert_neq(fl[2] & VRING_DESC_F_WRITE, 0);
+		expect_iov(iov, fl, 0, hdr, 16, false, c->name);
+		expect_iov(iov, fl, 1, data, 32, false, c->name);
+		expect_iov(iov, fl, 2, out, 48, true, c->name);
 		vq_retchain(&h.dev->vq[0]);
 
 		/* and the echo device serves it */
 		cr_assert_eq(echo_dev_process(h.dev, 0), 1);
 		cr_assert_eq(raw_used_idx(&r), 1);
-		raw_used_elem(&r, 0, &id, &len);
-		cr_assert_eq(id, 3);
-		cr_assert_eq(len, 48);
+		expect_used(&r, 0, 3, 48, c->name);
 		cr_assert_eq(memcmp(out, expect, 48), 0, "%s: echoed bytes differ", c->name);
 		cr_assert_eq(out[48], 0xEE, "%s: wrote past the writable descriptor", c->name);
 		assert_healthy(&h, c->name);
@@ -389,33 +248,14 @@ Test(vq_chains, direct_then_indirect_chain)
 	}
 }
 
-/* Same sim as the harness, but with a fragmentation size. */
-static void open_frag(struct harness *h, const struct harness_combo *c, struct echo_dev_config ecfg,
-		      uint64_t frag)
-{
-	struct vdev_sim_config scfg = {.ram_base = 0, .ram_size = 16 << 20, .frag = frag};
-	struct vdev_drv_config dcfg = {.access = c->access};
-	int rc;
-
-	memset(h, 0, sizeof(*h));
-	h->mode = c->mode;
-	h->access = c->access;
-	ecfg.pci.mode = c->mode;
-	rc = vdev_sim_create(&scfg, &h->sim);
-	cr_assert_eq(rc, 0, "vdev_sim_create: %d", rc);
-	rc = echo_dev_create(vdev_sim_vmctx(h->sim), "echo0", &ecfg, &h->dev);
-	cr_assert_eq(rc, 0, "echo_dev_create: %d", rc);
-	rc = vdev_drv_open(h->sim, echo_dev_pci(h->dev), &dcfg, &h->drv);
-	cr_assert_eq(rc, 0, "vdev_drv_open: %d", rc);
-}
-
+/* Same sim as the harness (16 MiB of RAM), but no translation crosses a FRAG boundary. */
 #define FRAG 512
 
 /* One descriptor over several 512-byte host fragments becomes several iovecs. */
 Test(vq_chains, fragmented_memory_iovecs)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
-		const struct harness_combo *c = &harness_combos[ci];
+	FOR_EACH_COMBO(c)
+	{
 		struct echo_dev_config ecfg = {.qsize = 8, .manual = true};
 		struct harness h;
 		struct raw_ring r;
@@ -425,7 +265,7 @@ Test(vq_chains, fragmented_memory_iovecs)
 		uint16_t fl[16], head;
 		int n, rc;
 
-		open_frag(&h, c, ecfg, FRAG);
+		open_sim(&h, c->mode, c->access, ecfg, 16 << 20, FRAG);
 		rc = harness_ready(&h, 0, 8);
 		cr_assert_eq(rc, 0, "%s: harness_ready with frag %d: %d", c->name, FRAG, rc);
 		raw_ring_init(&h, 0, &r);
@@ -449,13 +289,8 @@ Test(vq_chains, fragmented_memory_iovecs)
 			size_t want_len[7] = {FRAG - 100, FRAG, FRAG, 100, FRAG, FRAG, FRAG};
 			uint8_t *want_base[7] = {in, in + FRAG - 100, in + 2 * FRAG - 100,
 						 in + 3 * FRAG - 100, out, out + FRAG, out + 2 * FRAG};
-			for (int i = 0; i < 7; i++) {
-				cr_assert_eq(iov[i].iov_len, want_len[i], "%s: iov %d length %zu",
-					     c->name, i, iov[i].iov_len);
-				cr_assert_eq(iov[i].iov_base, want_base[i], "%s: iov %d base", c->name, i);
-				cr_assert_eq(!!(fl[i] & VRING_DESC_F_WRITE), i >= 4,
-					     "%s: iov %d direction", c->name, i);
-			}
+			for (int i = 0; i < 7; i++)
+				expect_iov(iov, fl, i, want_base[i], want_len[i], i >= 4, c->name);
 		}
 		vq_retchain(&h.dev->vq[0]);
 		cr_assert_eq(echo_dev_process(h.dev, 0), 1);
@@ -468,24 +303,24 @@ Test(vq_chains, fragmented_memory_iovecs)
 /* Random requests over fragmented memory still echo the right bytes. */
 Test(vq_chains, fragmented_memory_roundtrip)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
-		const struct harness_combo *c = &harness_combos[ci];
+	FOR_EACH_COMBO(c)
+	{
 		struct echo_dev_config ecfg = {.qsize = 16};
 		struct harness h;
 		uint64_t mark;
 		int rc;
 
-		open_frag(&h, c, ecfg, FRAG);
+		open_sim(&h, c->mode, c->access, ecfg, 16 << 20, FRAG);
 		rc = harness_ready(&h, VIRTIO_RING_F_INDIRECT_DESC, 16);
 		cr_assert_eq(rc, 0, "%s: harness_ready with frag %d: %d", c->name, FRAG, rc);
 		mark = vdev_sim_alloc_mark(h.sim);
 		for (int round = 0; round < 300; round++) {
 			struct req reqs[4];
-			int nb = (int)rnd_range(1, 4);
+			int nb = (int)rng_range(&rng, 1, 4);
 
 			for (int i = 0; i < nb; i++)
 				/* at most 4 x 4 descriptors: fits the 16-entry ring */
-				req_build(&h, &reqs[i], (int)rnd_range(1, 2), (int)rnd_range(1, 2),
+				req_build(&h, &reqs[i], (int)rng_range(&rng, 1, 2), (int)rng_range(&rng, 1, 2),
 					  2000);
 			run_batch(&h, 0, reqs, nb, round % 3 == 0, c->name);
 			vdev_sim_alloc_reset(h.sim, mark);
@@ -501,9 +336,9 @@ Test(vq_chains, ring_wraparound_small_queues, .timeout = 60)
 {
 	static const uint16_t sizes[] = {8, 16};
 
-	for (int ci = 0; ci < harness_ncombos; ci++) {
+	FOR_EACH_COMBO(c)
+	{
 		for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
-			const struct harness_combo *c = &harness_combos[ci];
 			uint16_t size = sizes[si];
 			struct echo_dev_config ecfg = {.qsize = size};
 			struct harness h;
@@ -520,10 +355,10 @@ Test(vq_chains, ring_wraparound_small_queues, .timeout = 60)
 			while (total < 6000) {
 				struct req reqs[16];
 				/* up to a full ring of 1-descriptor chains or 2-descriptor ones */
-				bool indirect = rnd() % 4 == 0;
-				int nseg = (int)rnd_range(1, 2);
+				bool indirect = rng_next(&rng) % 4 == 0;
+				int nseg = (int)rng_range(&rng, 1, 2);
 				int max = indirect ? size : size / nseg;
-				int nb = (int)rnd_range(1, (uint32_t)max);
+				int nb = (int)rng_range(&rng, 1, (uint32_t)max);
 
 				for (int i = 0; i < nb; i++) {
 					if (nseg == 1)
@@ -547,19 +382,40 @@ Test(vq_chains, ring_wraparound_small_queues, .timeout = 60)
 	}
 }
 
+/* Enqueue the same request on queue 0 until the driver refuses: -ENOSPC after `fit`. */
+static void fill_to_enospc(struct harness *h, const char *what, const struct vdev_drv_seg *segs,
+			   int nseg, bool indirect, int fit, const char *kind)
+{
+	int n, rc;
+
+	for (n = 0; (rc = vdev_drv_enqueue(h->drv, 0, segs, nseg, indirect, NULL)) == 0; n++)
+		cr_assert_lt(n, 1000);
+	cr_assert_eq(rc, -ENOSPC, "%s: full queue gave %d", what, rc);
+	cr_assert_eq(n, fit, "%s: %d %s requests fit", what, n, kind);
+}
+
+/* Queue 0 completes exactly n requests, each with a used length of 16. */
+static void reap_16_byte_completions(struct harness *h, int n)
+{
+	void *tok;
+	uint32_t len;
+	int got;
+
+	for (got = 0; vdev_drv_dequeue(h->drv, 0, &tok, &len) == 1; got++)
+		cr_assert_eq(len, 16);
+	cr_assert_eq(got, n);
+}
+
 /* The driver reports -ENOSPC when the descriptor table is exhausted, and recovers. */
 Test(vq_chains, queue_full_enospc)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
-		const struct harness_combo *c = &harness_combos[ci];
+	FOR_EACH_COMBO(c)
+	{
 		struct echo_dev_config ecfg = {.qsize = 16};
 		struct harness h;
 		uint8_t *p;
 		uint64_t g;
 		struct vdev_drv_seg one = {0}, three[3];
-		int n, rc;
-		void *tok;
-		uint32_t len;
 
 		open_ready(&h, c, &ecfg, VIRTIO_RING_F_INDIRECT_DESC, 16);
 		g = harness_buf(&h, 64, (void **)&p);
@@ -569,35 +425,20 @@ Test(vq_chains, queue_full_enospc)
 		three[2] = (struct vdev_drv_seg){.gpa = g + 32, .len = 16, .writable = true};
 
 		/* one descriptor per request: exactly `size` fit */
-		for (n = 0; (rc = vdev_drv_enqueue(h.drv, 0, &one, 1, false, NULL)) == 0; n++)
-			cr_assert_lt(n, 1000);
-		cr_assert_eq(rc, -ENOSPC, "%s: full queue gave %d", c->name, rc);
-		cr_assert_eq(n, 16, "%s: %d one-descriptor requests fit", c->name, n);
+		fill_to_enospc(&h, c->name, &one, 1, false, 16, "one-descriptor");
 		cr_assert_eq(vdev_drv_queue_free(h.drv, 0), 0);
 		vdev_drv_kick(h.drv, 0);
-		for (n = 0; vdev_drv_dequeue(h.drv, 0, &tok, &len) == 1; n++)
-			;
-		cr_assert_eq(n, 16);
+		cr_assert_eq(dequeue_all(&h, 0), 16);
 
 		/* three descriptors per request: floor(16 / 3) fit */
-		for (n = 0; (rc = vdev_drv_enqueue(h.drv, 0, three, 3, false, NULL)) == 0; n++)
-			cr_assert_lt(n, 1000);
-		cr_assert_eq(rc, -ENOSPC, "%s: full queue gave %d", c->name, rc);
-		cr_assert_eq(n, 5, "%s: %d three-descriptor requests fit", c->name, n);
+		fill_to_enospc(&h, c->name, three, 3, false, 5, "three-descriptor");
 		vdev_drv_kick(h.drv, 0);
-		for (n = 0; vdev_drv_dequeue(h.drv, 0, &tok, &len) == 1; n++)
-			cr_assert_eq(len, 16);
-		cr_assert_eq(n, 5);
+		reap_16_byte_completions(&h, 5);
 
 		/* indirect: one ring descriptor per request again */
-		for (n = 0; (rc = vdev_drv_enqueue(h.drv, 0, three, 3, true, NULL)) == 0; n++)
-			cr_assert_lt(n, 1000);
-		cr_assert_eq(rc, -ENOSPC, "%s: full queue gave %d", c->name, rc);
-		cr_assert_eq(n, 16, "%s: %d indirect requests fit", c->name, n);
+		fill_to_enospc(&h, c->name, three, 3, true, 16, "indirect");
 		vdev_drv_kick(h.drv, 0);
-		for (n = 0; vdev_drv_dequeue(h.drv, 0, &tok, &len) == 1; n++)
-			cr_assert_eq(len, 16);
-		cr_assert_eq(n, 16);
+		reap_16_byte_completions(&h, 16);
 		cr_assert_eq(vdev_drv_queue_free(h.drv, 0), 16);
 		assert_healthy(&h, c->name);
 		harness_close(&h);
@@ -607,8 +448,8 @@ Test(vq_chains, queue_full_enospc)
 /* A chain given back with vq_retchain is taken again, unchanged, before later ones. */
 Test(vq_chains, retchain_takes_again)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
-		const struct harness_combo *c = &harness_combos[ci];
+	FOR_EACH_COMBO(c)
+	{
 		struct echo_dev_config ecfg = {.qsize = 16, .manual = true};
 		struct harness h;
 		struct req a, b;
@@ -668,8 +509,8 @@ Test(vq_chains, retchain_takes_again)
 /* A device that claims more bytes than the chain could take is clamped (H20). */
 Test(vq_chains, used_length_clamped_to_writable)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
-		const struct harness_combo *c = &harness_combos[ci];
+	FOR_EACH_COMBO(c)
+	{
 		struct echo_dev_config ecfg = {.qsize = 16, .manual = true};
 		struct harness h;
 		struct vdev_drv_seg segs[3];
@@ -713,8 +554,8 @@ Test(vq_chains, used_length_clamped_to_writable)
 /* Zero-length descriptors add no iovec; the rest of the chain is served normally. */
 Test(vq_chains, zero_length_descriptors)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
-		const struct harness_combo *c = &harness_combos[ci];
+	FOR_EACH_COMBO(c)
+	{
 		struct echo_dev_config ecfg = {.qsize = 16, .manual = true};
 		struct harness h;
 		struct raw_ring r;
@@ -722,7 +563,6 @@ Test(vq_chains, zero_length_descriptors)
 		uint64_t gin, gout, gtable;
 		struct iovec iov[8];
 		uint16_t fl[8], head;
-		uint32_t id, len;
 		int n;
 
 		open_ready(&h, c, &ecfg, VIRTIO_RING_F_INDIRECT_DESC, 16);
@@ -761,9 +601,7 @@ Test(vq_chains, zero_length_descriptors)
 		raw_push(&r, 5);
 		cr_assert_eq(echo_dev_process(h.dev, 0), 1);
 		cr_assert_eq(raw_used_idx(&r), 2);
-		raw_used_elem(&r, 1, &id, &len);
-		cr_assert_eq(id, 5);
-		cr_assert_eq(len, 16);
+		expect_used(&r, 1, 5, 16, c->name);
 		cr_assert_eq(memcmp(in, out, 16), 0);
 		assert_healthy(&h, c->name);
 		cr_assert_eq(h.dev->vq[0].n_inflight, 0);
@@ -774,8 +612,8 @@ Test(vq_chains, zero_length_descriptors)
 /* Queues keep separate indices, sizes and kicks. */
 Test(vq_chains, multiple_queues_independent)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
-		const struct harness_combo *c = &harness_combos[ci];
+	FOR_EACH_COMBO(c)
+	{
 		struct echo_dev_config ecfg = {.qsize = 32, .nvq = 3};
 		bool legacy = c->access == VDEV_DRV_LEGACY;
 		/* legacy drivers cannot choose sizes: all queues use the device maximum */
@@ -789,8 +627,7 @@ Test(vq_chains, multiple_queues_independent)
 
 		if (legacy)
 			sizes[0] = sizes[1] = 32;
-		rc = harness_open(&h, c->mode, c->access, &ecfg);
-		cr_assert_eq(rc, 0);
+		open_combo(&h, c, &ecfg);
 		cr_assert_eq(vdev_drv_negotiate(h.drv, 0, NULL), 0);
 		for (uint16_t q = 0; q < 3; q++) {
 			rc = vdev_drv_queue_setup(h.drv, q, sizes[q], VIRTIO_MSI_NO_VECTOR);
@@ -828,7 +665,7 @@ Test(vq_chains, multiple_queues_independent)
 
 		/* wrap queue 0 many times while queue 1 advances slowly */
 		for (int round = 0; round < 300; round++) {
-			int nb = (int)rnd_range(1, sizes[0] / 2);
+			int nb = (int)rng_range(&rng, 1, sizes[0] / 2);
 
 			for (int i = 0; i < nb; i++)
 				req_build(&h, &reqs[i], 1, 1, 16);
@@ -847,41 +684,46 @@ Test(vq_chains, multiple_queues_independent)
 }
 
 /*
+ * The kick suppression tests' device: a manual echo with one 16-entry queue, EVENT_IDX
+ * negotiated exactly when asked for, its rings in `r`, and a 16-byte writable `seg`.
+ */
+static void open_kicks(struct harness *h, const struct harness_combo *c, uint64_t features,
+		       struct raw_ring *r, struct vdev_drv_seg *seg)
+{
+	struct echo_dev_config ecfg = {.qsize = 16, .manual = true};
+
+	open_ready(h, c, &ecfg, features, 16);
+	cr_assert_eq(vdev_drv_features(h->drv) & VIRTIO_RING_F_EVENT_IDX,
+		     features & VIRTIO_RING_F_EVENT_IDX, "%s: EVENT_IDX negotiation", c->name);
+	raw_ring_init(h, 0, r);
+	*seg = (struct vdev_drv_seg){.gpa = harness_buf(h, 16, NULL), .len = 16, .writable = true};
+}
+
+/*
  * Device-side kick suppression without EVENT_IDX: vdev_vq_kick_disable() sets
  * NO_NOTIFY, so the driver does not kick until vdev_vq_kick_enable().
  */
 Test(vq_chains, kick_suppression_flags)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
-		const struct harness_combo *c = &harness_combos[ci];
-		struct echo_dev_config ecfg = {.qsize = 16, .manual = true};
+	FOR_EACH_COMBO(c)
+	{
 		struct harness h;
 		struct raw_ring r;
 		struct vdev_drv_seg seg;
 		struct virtio_vq_info *vq;
 		uint64_t kicks;
-		uint8_t *p;
 
-		open_ready(&h, c, &ecfg, 0, 16);
-		cr_assert_eq(vdev_drv_features(h.drv) & VIRTIO_RING_F_EVENT_IDX, 0);
-		raw_ring_init(&h, 0, &r);
+		open_kicks(&h, c, 0, &r, &seg);
 		vq = &h.dev->vq[0];
-		seg = (struct vdev_drv_seg){.gpa = harness_buf(&h, 16, (void **)&p), .len = 16,
-					    .writable = true};
-
-		cr_assert_eq(vdev_drv_enqueue(h.drv, 0, &seg, 1, false, NULL), 0);
 		kicks = h.dev->kicks;
-		cr_assert_eq(vdev_drv_notify(h.drv, 0), 1, "%s: kicks on by default", c->name);
+		enqueue_notify(&h, 0, &seg, 1, c->name, "kicks on by default");
 		cr_assert_eq(h.dev->kicks, kicks + 1);
 
 		vdev_vq_kick_disable(vq);
 		cr_assert_neq(get16(r.u) & VRING_USED_F_NO_NOTIFY, 0,
 			      "%s: NO_NOTIFY not set in used->flags", c->name);
-		for (int i = 0; i < 3; i++) {
-			cr_assert_eq(vdev_drv_enqueue(h.drv, 0, &seg, 1, false, NULL), 0);
-			cr_assert_eq(vdev_drv_notify(h.drv, 0), 0, "%s: driver kicked while suppressed",
-				     c->name);
-		}
+		for (int i = 0; i < 3; i++)
+			enqueue_notify(&h, 0, &seg, 0, c->name, "driver kicked while suppressed");
 		cr_assert_eq(h.dev->kicks, kicks + 1);
 		/* chains arrived while kicks were off: enable says so */
 		cr_assert_eq(vdev_vq_kick_enable(vq), 1, "%s: kick_enable missed pending chains",
@@ -890,8 +732,7 @@ Test(vq_chains, kick_suppression_flags)
 		cr_assert_eq(echo_dev_process(h.dev, 0), 4);
 		cr_assert_eq(vdev_vq_kick_enable(vq), 0, "%s: nothing pending after draining",
 			     c->name);
-		cr_assert_eq(vdev_drv_enqueue(h.drv, 0, &seg, 1, false, NULL), 0);
-		cr_assert_eq(vdev_drv_notify(h.drv, 0), 1, "%s: no kick after re-enable", c->name);
+		enqueue_notify(&h, 0, &seg, 1, c->name, "no kick after re-enable");
 		cr_assert_eq(h.dev->kicks, kicks + 2);
 		assert_healthy(&h, c->name);
 		harness_close(&h);
@@ -905,59 +746,45 @@ Test(vq_chains, kick_suppression_flags)
  */
 Test(vq_chains, kick_suppression_event_idx)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
-		const struct harness_combo *c = &harness_combos[ci];
-		struct echo_dev_config ecfg = {.qsize = 16, .manual = true};
+	FOR_EACH_COMBO(c)
+	{
 		struct harness h;
 		struct raw_ring r;
 		struct vdev_drv_seg seg;
 		struct virtio_vq_info *vq;
 		uint64_t kicks;
-		uint8_t *p;
 		uint16_t ae;
 
-		open_ready(&h, c, &ecfg, VIRTIO_RING_F_EVENT_IDX, 16);
-		cr_assert_neq(vdev_drv_features(h.drv) & VIRTIO_RING_F_EVENT_IDX, 0,
-			      "%s: EVENT_IDX not negotiated", c->name);
-		raw_ring_init(&h, 0, &r);
+		open_kicks(&h, c, VIRTIO_RING_F_EVENT_IDX, &r, &seg);
 		vq = &h.dev->vq[0];
-		seg = (struct vdev_drv_seg){.gpa = harness_buf(&h, 16, (void **)&p), .len = 16,
-					    .writable = true};
 		kicks = h.dev->kicks;
 
 		/* the device finds the ring empty at 0: the first request kicks */
 		cr_assert_eq(echo_dev_process(h.dev, 0), 0);
-		cr_assert_eq(vdev_drv_enqueue(h.drv, 0, &seg, 1, false, NULL), 0);
-		cr_assert_eq(vdev_drv_notify(h.drv, 0), 1, "%s: first request did not kick", c->name);
+		enqueue_notify(&h, 0, &seg, 1, c->name, "first request did not kick");
 		/* a second one before the device looked again does not */
-		cr_assert_eq(vdev_drv_enqueue(h.drv, 0, &seg, 1, false, NULL), 0);
-		cr_assert_eq(vdev_drv_notify(h.drv, 0), 0, "%s: kicked past avail_event", c->name);
+		enqueue_notify(&h, 0, &seg, 0, c->name, "kicked past avail_event");
 		cr_assert_eq(h.dev->kicks, kicks + 1);
 
 		/* the device drains and publishes avail_event = 2 */
 		cr_assert_eq(echo_dev_process(h.dev, 0), 2);
-		ae = get16(r.u + 4 + 8u * r.size);
+		ae = raw_avail_event(&r);
 		cr_assert_eq(ae, 2, "%s: avail_event %u after draining 2", c->name, ae);
-		cr_assert_eq(vdev_drv_enqueue(h.drv, 0, &seg, 1, false, NULL), 0);
-		cr_assert_eq(vdev_drv_notify(h.drv, 0), 1, "%s: no kick at avail_event", c->name);
+		enqueue_notify(&h, 0, &seg, 1, c->name, "no kick at avail_event");
 
 		/* kicks off: draining no longer moves avail_event */
 		vdev_vq_kick_disable(vq);
 		cr_assert_eq(echo_dev_process(h.dev, 0), 1);
-		cr_assert_eq(get16(r.u + 4 + 8u * r.size), 2,
-			     "%s: avail_event moved while kicks were off", c->name);
-		for (int i = 0; i < 3; i++) {
-			cr_assert_eq(vdev_drv_enqueue(h.drv, 0, &seg, 1, false, NULL), 0);
-			cr_assert_eq(vdev_drv_notify(h.drv, 0), 0, "%s: kicked while suppressed",
-				     c->name);
-		}
+		cr_assert_eq(raw_avail_event(&r), 2, "%s: avail_event moved while kicks were off",
+			     c->name);
+		for (int i = 0; i < 3; i++)
+			enqueue_notify(&h, 0, &seg, 0, c->name, "kicked while suppressed");
 		cr_assert_eq(h.dev->kicks, kicks + 2);
 		cr_assert_eq(vdev_vq_kick_enable(vq), 1, "%s: kick_enable missed pending chains",
 			     c->name);
 		cr_assert_eq(echo_dev_process(h.dev, 0), 3);
-		cr_assert_eq(get16(r.u + 4 + 8u * r.size), 6);
-		cr_assert_eq(vdev_drv_enqueue(h.drv, 0, &seg, 1, false, NULL), 0);
-		cr_assert_eq(vdev_drv_notify(h.drv, 0), 1, "%s: no kick after re-enable", c->name);
+		cr_assert_eq(raw_avail_event(&r), 6);
+		enqueue_notify(&h, 0, &seg, 1, c->name, "no kick after re-enable");
 		cr_assert_eq(h.dev->kicks, kicks + 3);
 		assert_healthy(&h, c->name);
 		harness_close(&h);

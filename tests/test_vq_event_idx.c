@@ -6,78 +6,19 @@
  * Interrupts are counted per MSI-X vector (exact) or through the ISR over INTx.
  */
 #include <criterion/criterion.h>
-#include <endian.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "harness.h"
+#include "test_util.h"
 
 /* ---------------- helpers ---------------- */
 
-static uint32_t rng_state = 0xC0FFEEu;
+static struct test_rng rng = {0xC0FFEEu};
 
-static uint32_t rnd(void)
-{
-	uint32_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	rng_state = x;
-	return x;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return le16toh(v);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	v = htole16(v);
-	memcpy(p, &v, 2);
-}
-
-struct rings {
-	uint16_t size;
-	uint8_t *a, *u;
-};
-
-static void rings_init(struct harness *h, uint16_t q, struct rings *r)
-{
-	uint64_t desc, avail, used;
-
-	r->size = vdev_drv_queue_size(h->drv, q);
-	cr_assert_eq(vdev_drv_queue_rings(h->drv, q, &desc, &avail, &used), 0);
-	r->a = vdev_sim_ptr(h->sim, avail, 6u + 2u * r->size);
-	r->u = vdev_sim_ptr(h->sim, used, 6u + 8u * r->size);
-	cr_assert(r->a && r->u);
-}
-
-static uint16_t used_event(const struct rings *r)
-{
-	return get16(r->a + 4 + 2u * r->size);
-}
-
-static void set_used_event(struct rings *r, uint16_t v)
-{
-	put16(r->a + 4 + 2u * r->size, v);
-}
-
-static uint16_t avail_event(const struct rings *r)
-{
-	return get16(r->u + 4 + 8u * r->size);
-}
-
-/* The virtio rule: an interrupt when used_event lies in [old, new), mod 2^16. */
-static bool crossed(uint16_t event, uint16_t new_idx, uint16_t old)
-{
-	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
-}
+/* The tests that need only one combo use one of these. */
+static const struct harness_combo modern = {VDEV_PCI_MODERN, VDEV_DRV_MODERN, "modern"};
+static const struct harness_combo legacy = {VDEV_PCI_LEGACY, VDEV_DRV_LEGACY, "legacy"};
 
 /* Open a combo with MSI-X, echo in manual mode (the test serves the ring). */
 static void open_msix(struct harness *h, const struct harness_combo *c, uint16_t qsize, int nvq,
@@ -87,8 +28,7 @@ static void open_msix(struct harness *h, const struct harness_combo *c, uint16_t
 	int rc;
 
 	ecfg.pci.msix = true;
-	rc = harness_open(h, c->mode, c->access, &ecfg);
-	cr_assert_eq(rc, 0, "%s: harness_open: %d", c->name, rc);
+	open_combo(h, c, &ecfg);
 	cr_assert(vdev_pci_msix_enabled(echo_dev_pci(h->dev)), "%s: MSI-X not enabled", c->name);
 	rc = harness_ready(h, features, qsize);
 	cr_assert_eq(rc, 0, "%s: harness_ready: %d", c->name, rc);
@@ -100,12 +40,8 @@ static void open_intx(struct harness *h, const struct harness_combo *c, uint16_t
 		      bool manual, uint64_t features)
 {
 	struct echo_dev_config ecfg = {.qsize = qsize, .manual = manual};
-	int rc;
 
-	rc = harness_open(h, c->mode, c->access, &ecfg);
-	cr_assert_eq(rc, 0, "%s: harness_open: %d", c->name, rc);
-	rc = harness_ready(h, features, qsize);
-	cr_assert_eq(rc, 0, "%s: harness_ready: %d", c->name, rc);
+	open_ready(h, c, &ecfg, features, qsize);
 	cr_assert_eq(vdev_drv_features(h->drv) & features, features,
 		     "%s: features not negotiated", c->name);
 }
@@ -142,25 +78,6 @@ static void serve_n(struct harness *h, uint16_t q, int n)
 	}
 }
 
-static int dequeue_all(struct harness *h, uint16_t q)
-{
-	void *tok;
-	uint32_t len;
-	int n = 0;
-
-	while (vdev_drv_dequeue(h->drv, q, &tok, &len) == 1)
-		n++;
-	return n;
-}
-
-static void assert_healthy(struct harness *h, const char *what)
-{
-	for (int q = 0; q < h->dev->base.vops->nvq; q++)
-		cr_assert_eq(h->dev->vq[q].flags & VQ_BROKED, 0, "%s: queue %d broken", what, q);
-	cr_assert_eq(vdev_drv_read_status(h->drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0,
-		     "%s: device needs reset", what);
-}
-
 /* ---------------- used_event ---------------- */
 
 /*
@@ -170,46 +87,46 @@ static void assert_healthy(struct harness *h, const char *what)
  */
 Test(vq_event_idx, used_event_crossing_exact_across_wrap, .timeout = 60)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
-		const struct harness_combo *c = &harness_combos[ci];
+	FOR_EACH_COMBO(c)
+	{
 		struct harness h;
-		struct rings r;
+		struct raw_ring r;
 		struct virtio_vq_info *vq;
 		uint64_t buf, total = 0, expect_irqs = 0, irqs0;
 		struct vdev_virtio_stats st0, st;
 		bool wrapped = false;
 
 		open_msix(&h, c, 16, 1, true, VIRTIO_RING_F_EVENT_IDX);
-		rings_init(&h, 0, &r);
+		raw_ring_init(&h, 0, &r);
 		vq = &h.dev->vq[0];
 		buf = harness_buf(&h, 8, NULL);
 		irqs0 = qirqs(&h, 0);
 		vdev_virtio_get_stats(&h.dev->base, &st0);
 		while (total < 65536 + 3000) {
-			int k = 1 + (int)(rnd() % r.size);
+			int k = 1 + (int)(rng_next(&rng) % r.size);
 			uint16_t old = vq->used_idx, new_idx = (uint16_t)(old + k), ev;
 			uint64_t before = qirqs(&h, 0);
 
-			switch (rnd() % 8) {
-			case 0: ev = (uint16_t)(old + rnd() % (uint32_t)k); break; /* inside: fire */
+			switch (rng_next(&rng) % 8) {
+			case 0: ev = (uint16_t)(old + rng_next(&rng) % (uint32_t)k); break; /* inside: fire */
 			case 1: ev = new_idx; break;                   /* just past: no */
 			case 2: ev = (uint16_t)(old - 1); break;       /* stale: no */
 			case 3: ev = old; break;                       /* first one: fire */
 			case 4: ev = (uint16_t)(new_idx - 1); break;   /* last one: fire */
 			case 5: ev = 0xFFFF; break;
 			case 6: ev = (uint16_t)(old + 0x8000); break;  /* far away */
-			default: ev = (uint16_t)rnd(); break;
+			default: ev = (uint16_t)rng_next(&rng); break;
 			}
 			enqueue_n(&h, 0, buf, k);
 			serve_n(&h, 0, k);
 			cr_assert_eq(vq->used_idx, new_idx);
 			/* written after the driver's own bookkeeping, right before the decision */
-			set_used_event(&r, ev);
+			raw_set_used_event(&r, ev);
 			vq_endchains(vq, 0);
-			cr_assert_eq(qirqs(&h, 0) - before, crossed(ev, new_idx, old) ? 1u : 0u,
+			cr_assert_eq(qirqs(&h, 0) - before, event_crossed(ev, new_idx, old) ? 1u : 0u,
 				     "%s: used %u -> %u, used_event %u: %llu interrupts", c->name, old,
 				     new_idx, ev, (unsigned long long)(qirqs(&h, 0) - before));
-			expect_irqs += crossed(ev, new_idx, old);
+			expect_irqs += event_crossed(ev, new_idx, old);
 			if (new_idx < old)
 				wrapped = true;
 			cr_assert_eq(dequeue_all(&h, 0), k);
@@ -233,20 +150,19 @@ Test(vq_event_idx, used_event_crossing_exact_across_wrap, .timeout = 60)
  */
 Test(vq_event_idx, driver_enable_disable_irq)
 {
-	static const struct harness_combo modern = {VDEV_PCI_MODERN, VDEV_DRV_MODERN, "modern"};
 	struct harness h;
-	struct rings r;
+	struct raw_ring r;
 	struct virtio_vq_info *vq;
 	uint64_t buf, base;
 
 	open_msix(&h, &modern, 16, 1, true, VIRTIO_RING_F_EVENT_IDX);
-	rings_init(&h, 0, &r);
+	raw_ring_init(&h, 0, &r);
 	vq = &h.dev->vq[0];
 	buf = harness_buf(&h, 8, NULL);
 	base = qirqs(&h, 0);
 
 	vdev_drv_enable_irq(h.drv, 0);
-	cr_assert_eq(used_event(&r), 0);
+	cr_assert_eq(raw_used_event(&r), 0);
 	enqueue_n(&h, 0, buf, 1);
 	serve_n(&h, 0, 1);
 	vq_endchains(vq, 1);
@@ -254,7 +170,7 @@ Test(vq_event_idx, driver_enable_disable_irq)
 	cr_assert_eq(dequeue_all(&h, 0), 1);
 
 	/* the driver re-armed at 1 while reaping: the next completion interrupts */
-	cr_assert_eq(used_event(&r), 1);
+	cr_assert_eq(raw_used_event(&r), 1);
 	enqueue_n(&h, 0, buf, 2);
 	serve_n(&h, 0, 2);
 	vq_endchains(vq, 1);
@@ -263,7 +179,7 @@ Test(vq_event_idx, driver_enable_disable_irq)
 
 	/* interrupts off: used_event stays at 3; this batch passes it once... */
 	vdev_drv_disable_irq(h.drv, 0);
-	cr_assert_eq(used_event(&r), 3);
+	cr_assert_eq(raw_used_event(&r), 3);
 	enqueue_n(&h, 0, buf, 3);
 	serve_n(&h, 0, 3);
 	vq_endchains(vq, 1);
@@ -277,11 +193,11 @@ Test(vq_event_idx, driver_enable_disable_irq)
 		cr_assert_eq(dequeue_all(&h, 0), 1 + i % 5);
 	}
 	cr_assert_eq(qirqs(&h, 0) - base, 3, "interrupts while disabled");
-	cr_assert_eq(used_event(&r), 3, "driver moved used_event while disabled");
+	cr_assert_eq(raw_used_event(&r), 3, "driver moved used_event while disabled");
 
 	/* re-enabled: the next completion interrupts again */
 	vdev_drv_enable_irq(h.drv, 0);
-	cr_assert_eq(used_event(&r), vq->used_idx);
+	cr_assert_eq(raw_used_event(&r), vq->used_idx);
 	enqueue_n(&h, 0, buf, 1);
 	serve_n(&h, 0, 1);
 	vq_endchains(vq, 1);
@@ -296,18 +212,17 @@ Test(vq_event_idx, driver_enable_disable_irq)
  */
 Test(vq_event_idx, parked_used_event_fires_once_per_wrap, .timeout = 60)
 {
-	static const struct harness_combo modern = {VDEV_PCI_MODERN, VDEV_DRV_MODERN, "modern"};
 	struct harness h;
-	struct rings r;
+	struct raw_ring r;
 	uint64_t buf, base;
 	uint32_t total = 0;
 
 	/* the echo device serves each kick itself and ends the chains once */
 	open_msix(&h, &modern, 16, 1, false, VIRTIO_RING_F_EVENT_IDX);
-	rings_init(&h, 0, &r);
+	raw_ring_init(&h, 0, &r);
 	buf = harness_buf(&h, 8, NULL);
 	vdev_drv_disable_irq(h.drv, 0);
-	set_used_event(&r, 100);
+	raw_set_used_event(&r, 100);
 	base = qirqs(&h, 0);
 	while (total < 140000) {
 		enqueue_n(&h, 0, buf, r.size);
@@ -332,24 +247,24 @@ Test(vq_event_idx, parked_used_event_fires_once_per_wrap, .timeout = 60)
  */
 Test(vq_event_idx, one_interrupt_per_batch_across_wrap, .timeout = 60)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
-		const struct harness_combo *c = &harness_combos[ci];
+	FOR_EACH_COMBO(c)
+	{
 		struct harness h;
-		struct rings r;
+		struct raw_ring r;
 		uint64_t buf, base;
 		uint32_t total = 0, batches = 0;
-		bool msix = ci % 2 == 0; /* alternate MSI-X and INTx across combos */
+		bool msix = (c - harness_combos) % 2 == 0; /* alternate MSI-X and INTx */
 
 		if (msix)
 			open_msix(&h, c, 8, 1, false, VIRTIO_RING_F_EVENT_IDX);
 		else
 			open_intx(&h, c, 8, false, VIRTIO_RING_F_EVENT_IDX);
-		rings_init(&h, 0, &r);
+		raw_ring_init(&h, 0, &r);
 		buf = harness_buf(&h, 8, NULL);
 		vdev_drv_enable_irq(h.drv, 0);
 		base = qirqs(&h, 0);
 		while (total < 65536 + 500) {
-			int k = 1 + (int)(rnd() % r.size);
+			int k = 1 + (int)(rng_next(&rng) % r.size);
 
 			enqueue_n(&h, 0, buf, k);
 			vdev_drv_kick(h.drv, 0);
@@ -383,25 +298,24 @@ Test(vq_event_idx, one_interrupt_per_batch_across_wrap, .timeout = 60)
 /* Queues keep separate used_event state and vectors. */
 Test(vq_event_idx, per_queue_independent)
 {
-	static const struct harness_combo modern = {VDEV_PCI_MODERN, VDEV_DRV_MODERN, "modern"};
 	struct harness h;
-	struct rings r0, r1;
+	struct raw_ring r0, r1;
 	uint64_t buf, b0, b1;
 
 	open_msix(&h, &modern, 16, 2, true, VIRTIO_RING_F_EVENT_IDX);
-	rings_init(&h, 0, &r0);
-	rings_init(&h, 1, &r1);
+	raw_ring_init(&h, 0, &r0);
+	raw_ring_init(&h, 1, &r1);
 	buf = harness_buf(&h, 8, NULL);
 	b0 = qirqs(&h, 0);
 	b1 = qirqs(&h, 1);
-	set_used_event(&r0, 5);  /* queue 0: not before its 6th completion */
-	set_used_event(&r1, 0);  /* queue 1: at the first */
+	raw_set_used_event(&r0, 5);  /* queue 0: not before its 6th completion */
+	raw_set_used_event(&r1, 0);  /* queue 1: at the first */
 	enqueue_n(&h, 0, buf, 3);
 	enqueue_n(&h, 1, buf, 3);
 	serve_n(&h, 0, 3);
 	serve_n(&h, 1, 3);
-	set_used_event(&r0, 5);
-	set_used_event(&r1, 0);
+	raw_set_used_event(&r0, 5);
+	raw_set_used_event(&r1, 0);
 	vq_endchains(&h.dev->vq[0], 0);
 	vq_endchains(&h.dev->vq[1], 0);
 	cr_assert_eq(qirqs(&h, 0) - b0, 0);
@@ -410,7 +324,7 @@ Test(vq_event_idx, per_queue_independent)
 	cr_assert_eq(dequeue_all(&h, 1), 3);
 	enqueue_n(&h, 0, buf, 3);
 	serve_n(&h, 0, 3);
-	set_used_event(&r0, 5);
+	raw_set_used_event(&r0, 5);
 	vq_endchains(&h.dev->vq[0], 0);
 	cr_assert_eq(qirqs(&h, 0) - b0, 1);
 	cr_assert_eq(qirqs(&h, 1) - b1, 1);
@@ -422,15 +336,13 @@ Test(vq_event_idx, per_queue_independent)
 Test(vq_event_idx, endchains_without_new_chains_is_silent)
 {
 	for (int ev = 0; ev < 2; ev++) {
-		static const struct harness_combo modern = {VDEV_PCI_MODERN, VDEV_DRV_MODERN,
-							    "modern"};
 		struct harness h;
-		struct rings r;
+		struct raw_ring r;
 		uint64_t buf, base;
 		struct virtio_vq_info *vq;
 
 		open_msix(&h, &modern, 16, 1, true, ev ? VIRTIO_RING_F_EVENT_IDX : 0);
-		rings_init(&h, 0, &r);
+		raw_ring_init(&h, 0, &r);
 		vq = &h.dev->vq[0];
 		buf = harness_buf(&h, 8, NULL);
 		base = qirqs(&h, 0);
@@ -440,7 +352,7 @@ Test(vq_event_idx, endchains_without_new_chains_is_silent)
 		enqueue_n(&h, 0, buf, 2);
 		serve_n(&h, 0, 2);
 		if (ev)
-			set_used_event(&r, 0);
+			raw_set_used_event(&r, 0);
 		vq_endchains(vq, 1);
 		cr_assert_eq(qirqs(&h, 0) - base, 1);
 		vq_endchains(vq, 1);
@@ -460,25 +372,25 @@ Test(vq_event_idx, endchains_without_new_chains_is_silent)
  */
 Test(vq_event_idx, avail_event_one_kick_per_batch_across_wrap, .timeout = 60)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
-		const struct harness_combo *c = &harness_combos[ci];
+	FOR_EACH_COMBO(c)
+	{
 		struct harness h;
-		struct rings r;
+		struct raw_ring r;
 		struct vdev_drv_seg seg;
 		uint64_t kicks0;
 		uint32_t total = 0, batches = 0;
 		bool wrapped = false;
 
 		open_intx(&h, c, 16, true, VIRTIO_RING_F_EVENT_IDX);
-		rings_init(&h, 0, &r);
+		raw_ring_init(&h, 0, &r);
 		seg = (struct vdev_drv_seg){.gpa = harness_buf(&h, 8, NULL), .len = 8,
 					    .writable = true};
 		/* the device looks once and finds nothing */
 		cr_assert_eq(echo_dev_process(h.dev, 0), 0);
-		cr_assert_eq(avail_event(&r), 0);
+		cr_assert_eq(raw_avail_event(&r), 0);
 		kicks0 = h.dev->kicks;
 		while (total < 65536 + 500) {
-			int k = 1 + (int)(rnd() % r.size);
+			int k = 1 + (int)(rng_next(&rng) % r.size);
 			uint16_t before = h.dev->vq[0].last_avail;
 
 			for (int i = 0; i < k; i++) {
@@ -490,9 +402,9 @@ Test(vq_event_idx, avail_event_one_kick_per_batch_across_wrap, .timeout = 60)
 			batches++;
 			cr_assert_eq(h.dev->kicks - kicks0, batches);
 			cr_assert_eq(echo_dev_process(h.dev, 0), k);
-			cr_assert_eq(avail_event(&r), (uint16_t)(before + k),
+			cr_assert_eq(raw_avail_event(&r), (uint16_t)(before + k),
 				     "%s: avail_event %u after draining to %u", c->name,
-				     avail_event(&r), (uint16_t)(before + k));
+				     raw_avail_event(&r), (uint16_t)(before + k));
 			if ((uint16_t)(before + k) < before)
 				wrapped = true;
 			cr_assert_eq(dequeue_all(&h, 0), k);
@@ -507,29 +419,24 @@ Test(vq_event_idx, avail_event_one_kick_per_batch_across_wrap, .timeout = 60)
 /* A device that has not looked again since the last kick gets no further kicks. */
 Test(vq_event_idx, avail_event_not_moved_means_no_kick)
 {
-	static const struct harness_combo modern = {VDEV_PCI_MODERN, VDEV_DRV_MODERN, "modern"};
 	struct harness h;
-	struct rings r;
+	struct raw_ring r;
 	struct vdev_drv_seg seg;
 
 	open_intx(&h, &modern, 16, true, VIRTIO_RING_F_EVENT_IDX);
-	rings_init(&h, 0, &r);
+	raw_ring_init(&h, 0, &r);
 	seg = (struct vdev_drv_seg){.gpa = harness_buf(&h, 8, NULL), .len = 8, .writable = true};
-	cr_assert_eq(vdev_drv_enqueue(h.drv, 0, &seg, 1, false, NULL), 0);
-	cr_assert_eq(vdev_drv_notify(h.drv, 0), 1);
+	enqueue_notify(&h, 0, &seg, 1, "avail_event", "first request did not kick");
 	/* the device takes one chain but does not find the ring empty */
 	cr_assert_eq(vdev_drv_enqueue(h.drv, 0, &seg, 1, false, NULL), 0);
 	serve_n(&h, 0, 1);
-	cr_assert_eq(avail_event(&r), 0);
-	for (int i = 0; i < 5; i++) {
-		cr_assert_eq(vdev_drv_enqueue(h.drv, 0, &seg, 1, false, NULL), 0);
-		cr_assert_eq(vdev_drv_notify(h.drv, 0), 0, "kick %d not needed", i);
-	}
+	cr_assert_eq(raw_avail_event(&r), 0);
+	for (int i = 0; i < 5; i++)
+		enqueue_notify(&h, 0, &seg, 0, "avail_event", "kick not needed");
 	/* once the device drains, avail_event catches up and the next request kicks */
 	cr_assert_eq(echo_dev_process(h.dev, 0), 6);
-	cr_assert_eq(avail_event(&r), 7);
-	cr_assert_eq(vdev_drv_enqueue(h.drv, 0, &seg, 1, false, NULL), 0);
-	cr_assert_eq(vdev_drv_notify(h.drv, 0), 1);
+	cr_assert_eq(raw_avail_event(&r), 7);
+	enqueue_notify(&h, 0, &seg, 1, "avail_event", "no kick after the device drained");
 	assert_healthy(&h, "avail_event");
 	harness_close(&h);
 }
@@ -539,11 +446,11 @@ Test(vq_event_idx, avail_event_not_moved_means_no_kick)
 /* NO_INTERRUPT suppresses queue interrupts (counted as suppressed) until cleared. */
 Test(vq_event_idx, no_interrupt_flag_without_event_idx)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
+	FOR_EACH_COMBO(c)
+	{
 		for (int msix = 0; msix < 2; msix++) {
-			const struct harness_combo *c = &harness_combos[ci];
 			struct harness h;
-			struct rings r;
+			struct raw_ring r;
 			struct vdev_virtio_stats st0, st;
 			struct virtio_vq_info *vq;
 			uint64_t buf, base = 0;
@@ -555,7 +462,7 @@ Test(vq_event_idx, no_interrupt_flag_without_event_idx)
 			else
 				open_intx(&h, c, 16, true, 0);
 			cr_assert_eq(vdev_drv_features(h.drv) & VIRTIO_RING_F_EVENT_IDX, 0);
-			rings_init(&h, 0, &r);
+			raw_ring_init(&h, 0, &r);
 			vq = &h.dev->vq[0];
 			buf = harness_buf(&h, 8, NULL);
 			(void)vdev_drv_read_isr(h.drv);
@@ -606,14 +513,13 @@ Test(vq_event_idx, no_interrupt_flag_without_event_idx)
  */
 Test(vq_event_idx, notify_on_empty_overrides_no_interrupt)
 {
-	static const struct harness_combo legacy = {VDEV_PCI_LEGACY, VDEV_DRV_LEGACY, "legacy"};
 	struct harness h;
-	struct rings r;
+	struct raw_ring r;
 	struct virtio_vq_info *vq;
 	uint64_t buf;
 
 	open_intx(&h, &legacy, 16, true, VIRTIO_F_NOTIFY_ON_EMPTY);
-	rings_init(&h, 0, &r);
+	raw_ring_init(&h, 0, &r);
 	vq = &h.dev->vq[0];
 	buf = harness_buf(&h, 8, NULL);
 	(void)vdev_drv_read_isr(h.drv);
@@ -636,7 +542,6 @@ Test(vq_event_idx, notify_on_empty_overrides_no_interrupt)
 /* "Only if chains were used since the previous call" holds for NOTIFY_ON_EMPTY too. */
 Test(vq_event_idx, notify_on_empty_needs_used_chains)
 {
-	static const struct harness_combo legacy = {VDEV_PCI_LEGACY, VDEV_DRV_LEGACY, "legacy"};
 	struct harness h;
 	struct virtio_vq_info *vq;
 	uint64_t buf;
