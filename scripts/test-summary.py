@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 """Count test cases across meson build dirs: Criterion executables report their own
-cases ("Synthesis: Tested: N | Passing: N | Failing: N | Crashing: N"); any other
-meson test counts as one. Prints "<dir>: N passed, N failed" per build and a final
+cases ("Synthesis: Tested: N | Passing: N | Failing: N | Crashing: N"), script-driven
+suites end with "N passed, N failed"; any other meson test counts as one. Prints "<dir>: N passed, N failed" per build and a final
 "N passed, N failed" line; exits non-zero on any failure or when nothing ran."""
 import json
 import re
 import sys
 
 SYNTH = re.compile(r"Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)")
+PLAIN = re.compile(r"^(\d+) passed, (\d+) failed$", re.M)
 
 
 def count(build_dir):
@@ -26,6 +27,11 @@ def count(build_dir):
                 failed += failing + crashing + max(0, tested - passing - failing - crashing)
                 if not ok and failing + crashing == 0:
                     failed += 1  # the executable itself failed (e.g. a sanitizer report)
+            elif PLAIN.findall(out):
+                # Script-driven suites (configs, guests) print their own closing line.
+                p, f = map(int, PLAIN.findall(out)[-1])
+                passed += p
+                failed += f + (1 if not ok and f == 0 else 0)
             else:
                 passed += ok
                 failed += not ok

@@ -11,5 +11,9 @@
 #include "vdev/driver.h"
 #include "vdev/device.h"
 #include "vdev/vhost.h"
+#include "vdev/blk.h"
+#include "vdev/net.h"
+#include "vdev/console.h"
+#include "vdev/rng.h"
 
 #endif /* VDEV_VDEV_H */
