@@ -257,6 +257,11 @@ int host_conn_start(uv_loop_t *loop, int fd, const struct host_dev_config *dc,
 		free(c);
 		return rc;
 	}
+	/* Every line about this connection carries the device id. */
+	if (c->proxy)
+		proxy_conn_set_name(c->proxy, dc->id);
+	else
+		vhost_user_conn_set_name(c->vu, dc->id);
 	uv_timer_init(loop, &c->timer);
 	c->timer.data = c;
 	c->handles_open = 1;

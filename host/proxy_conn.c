@@ -498,3 +498,9 @@ void proxy_conn_get_stats(const struct proxy_conn *conn, struct proxy_conn_stats
 {
 	*out = conn->stats;
 }
+
+void proxy_conn_set_name(struct proxy_conn *conn, const char *name)
+{
+	if (conn != NULL && name != NULL)
+		snprintf(conn->name, sizeof(conn->name), "%s", name);
+}

@@ -55,6 +55,9 @@ int proxy_conn_create(int fd, const struct proxy_dev_factory *factory, void *arg
 /* Destroy the device, unmap guest RAM, close every descriptor. NULL is accepted. */
 void proxy_conn_destroy(struct proxy_conn *conn);
 
+/* Name the connection's own log lines (default "proxy-fdN"), e.g. with the device id. */
+void proxy_conn_set_name(struct proxy_conn *conn, const char *name);
+
 /* The socket, to watch for readability. */
 int proxy_conn_fd(const struct proxy_conn *conn);
 

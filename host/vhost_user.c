@@ -392,3 +392,9 @@ void vhost_user_conn_get_stats(const struct vhost_user_conn *c, struct vhost_use
 {
 	*out = c->stats;
 }
+
+void vhost_user_conn_set_name(struct vhost_user_conn *c, const char *name)
+{
+	if (c != NULL && name != NULL)
+		snprintf(c->name, sizeof(c->name), "%s", name);
+}

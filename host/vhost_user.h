@@ -71,6 +71,9 @@ int vhost_user_conn_create_ops(int fd, const struct vhost_user_dev_ops *ops, voi
  * accepted. */
 void vhost_user_conn_destroy(struct vhost_user_conn *conn);
 
+/* Name the connection's own log lines (default "vhost-user:N"), e.g. with the device id. */
+void vhost_user_conn_set_name(struct vhost_user_conn *conn, const char *name);
+
 /* The socket. */
 int vhost_user_conn_fd(const struct vhost_user_conn *conn);
 

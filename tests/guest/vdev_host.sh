@@ -37,6 +37,14 @@ run_case() {
 	grep -hoE 'VDEV-(PASS|FAIL|DONE).*' "$log.txt" | sed 's/^/guest: /' || true
 	[ "$rc" -eq 0 ] || { echo "FAIL $name: boot-guest exit $rc"; bad=1; }
 	hg_check_host || bad=1
+	# A guest restarted against the running host gets fresh functions.
+	if [ "${RESTART:-0}" = 1 ] && [ "$bad" -eq 0 ]; then
+		if hg_boot "$log.2" pci,blk "irqpoll nolapic_timer $append" "" -- "$@" > "$dir/boot2.out" 2>&1; then
+			echo "host: a restarted guest found its devices again"
+		else
+			echo "FAIL $name: the guest restarted against the running host failed"; bad=1
+		fi
+	fi
 	# Which interface the guest's drivers really used.
 	if [ -n "$v1" ] && grep -q 'VDEV-RESULT pci bdf' "$log.txt"; then
 		if grep -oE 'VDEV-RESULT pci bdf.*' "$log.txt" | grep -vq "version1=$v1"; then
@@ -57,12 +65,14 @@ run_case() {
 	fi
 }
 
-run_case modern modern.json pci,blk,rng,net,console,rebind "" "$NETARGS" 1 -- "${PROXY4[@]}"
+RESTART=1 run_case modern modern.json pci,blk,rng,net,console,rebind "" "$NETARGS" 1 -- "${PROXY4[@]}"
 run_case legacy legacy.json pci,blk,rng,net,console "" "$NETARGS" 0 -- "${PROXY4[@]}"
 run_case transitional-legacy-driver transitional.json pci,blk,rng,console \
 	"virtio_pci.force_legacy=1" "" 0 -- "${PROXY4[@]}"
 run_case transitional-modern-driver transitional.json pci,blk,rng,console "" "" 1 -- "${PROXY4[@]}"
-run_case vhost-user vhost-user.json pci,blk,rng "" "" "" -- \
+# net over vhost-user is exercised by dpdk-testpmd's virtio-user front end
+# (tests/vhost_user); QEMU 7.2's -netdev vhost-user does not work with it yet.
+RESTART=1 run_case vhost-user vhost-user.json pci,blk,rng "" "" "" -- \
 	-chardev "socket,id=c0,path=@WORK@/disk0.sock" -device vhost-user-blk-pci,chardev=c0 \
 	-chardev "socket,id=c1,path=@WORK@/rng0.sock" -device vhost-user-rng-pci,chardev=c1
 
