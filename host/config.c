@@ -223,6 +223,20 @@ static int check_existing_file(struct walk *w, const char *key, const char *path
 	return rc;
 }
 
+/* 0 stands for "the default"; anything else must be a power of two. */
+static int check_pow2(struct walk *w, const char *key, uint64_t v)
+{
+	size_t l;
+	int rc;
+
+	if ((v & (v - 1)) == 0)
+		return 0;
+	l = enter(w, key);
+	rc = fail(w, "must be a power of two");
+	leave(w, l);
+	return rc;
+}
+
 /* ---- per-type sections ---- */
 
 static int parse_blk(struct walk *w, json_object *d, struct host_blk_config *b)
@@ -246,22 +260,14 @@ static int parse_blk(struct walk *w, json_object *d, struct host_blk_config *b)
 	v = 0;
 	if ((rc = get_uint(w, d, "queue_size", 0, 32768, &v)) < 0)
 		return rc;
-	if (v != 0 && (v & (v - 1)) != 0) {
-		size_t l = enter(w, "queue_size");
-		rc = fail(w, "must be a power of two");
-		leave(w, l);
+	if ((rc = check_pow2(w, "queue_size", v)) < 0)
 		return rc;
-	}
 	b->queue_size = (uint16_t)v;
 	v = 512;
 	if ((rc = get_uint(w, d, "blk_size", 512, 65536, &v)) < 0)
 		return rc;
-	if ((v & (v - 1)) != 0) {
-		size_t l = enter(w, "blk_size");
-		rc = fail(w, "must be a power of two");
-		leave(w, l);
+	if ((rc = check_pow2(w, "blk_size", v)) < 0)
 		return rc;
-	}
 	b->blk_size = (uint32_t)v;
 	return 0;
 }

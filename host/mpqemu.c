@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "mpqemu.h"
+#include "unix_fds.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -269,18 +270,8 @@ int mpqemu_send(int sock, int32_t cmd, const void *payload, uint64_t size, const
 		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 		ssize_t n;
 
-		if (done == 0 && nfds > 0) {
-			struct cmsghdr *c;
-
-			memset(&ctl, 0, sizeof(ctl));
-			mh.msg_control = ctl.buf;
-			mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-			memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-		}
+		if (done == 0) /* the descriptors ride on the first byte only */
+			unix_fds_attach(&mh, ctl.buf, sizeof(ctl.buf), fds, nfds);
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "vhost_user_msg.h"
+#include "unix_fds.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -160,18 +161,7 @@ int vu_send(int sock, uint32_t request, uint32_t flags, const void *payload, uin
 
 	if (nfds < 0 || nfds > VU_MAX_FDS || size > VU_MAX_PAYLOAD || (size && !payload))
 		return -EINVAL;
-	if (nfds > 0) {
-		struct cmsghdr *c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-	}
+	unix_fds_attach(&mh, ctl.buf, sizeof(ctl.buf), fds, nfds);
 	do
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
