@@ -26,25 +26,6 @@ static void check(bool ok, const char *what)
 	}
 }
 
-/* harness_open(), with a guest small enough to build thousands of times a second. */
-static int open_small(struct harness *h, bool legacy, const struct echo_dev_config *ecfg)
-{
-	struct vdev_sim_config scfg = {.ram_size = RAM};
-	struct vdev_drv_config dcfg = {.access = legacy ? VDEV_DRV_LEGACY : VDEV_DRV_MODERN};
-	struct echo_dev_config cfg = *ecfg;
-
-	memset(h, 0, sizeof(*h));
-	cfg.pci.mode = legacy ? VDEV_PCI_LEGACY : VDEV_PCI_MODERN;
-	if (vdev_sim_create(&scfg, &h->sim) != 0)
-		return -1;
-	if (echo_dev_create(vdev_sim_vmctx(h->sim), "echo0", &cfg, &h->dev) != 0 ||
-	    vdev_drv_open(h->sim, echo_dev_pci(h->dev), &dcfg, &h->drv) != 0) {
-		harness_close(h);
-		return -1;
-	}
-	return 0;
-}
-
 static void fill_rings(struct harness *h, struct fuzz_input *in)
 {
 	uint64_t desc, avail, used;
@@ -80,7 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t mode = (uint8_t)fuzz_take(&in, 1);
 	uint64_t features = ECHO_DEFAULT_FEATURES & fuzz_take(&in, 8);
 
-	if (open_small(&h, mode & 1, &ecfg) != 0)
+	if (harness_open_ram(&h, mode & 1 ? VDEV_PCI_LEGACY : VDEV_PCI_MODERN,
+			     mode & 1 ? VDEV_DRV_LEGACY : VDEV_DRV_MODERN, &ecfg, RAM) != 0)
 		return 0;
 	if (harness_ready(&h, features, (mode & 1) ? 0 : QSIZE) != 0)
 		goto out;

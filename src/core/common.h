@@ -55,6 +55,17 @@ static inline void vdev_st64(void *p, uint64_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
+/* A 64-bit guest address kept as the (lo, hi) pair of 32-bit registers a driver writes. */
+static inline uint64_t vdev_pair_get(const uint32_t pair[2])
+{
+	return pair[0] | ((uint64_t)pair[1] << 32);
+}
+static inline void vdev_pair_set(uint32_t pair[2], uint64_t v)
+{
+	pair[0] = (uint32_t)v;
+	pair[1] = (uint32_t)(v >> 32);
+}
+
 /* Read `width` (1, 2, 4 or 8) little-endian bytes at p / store the low bytes of v. */
 static inline uint64_t vdev_ld_width(const void *p, int width)
 {

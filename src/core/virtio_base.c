@@ -258,8 +258,7 @@ static bool features_acceptable(struct virtio_base *base, bool legacy)
 
 /* ---- status ---- */
 
-static bool status_transition_ok(const struct virtio_base *base, uint8_t cur, uint8_t val,
-				 bool legacy, const char **why)
+static bool status_transition_ok(uint8_t cur, uint8_t val, bool legacy, const char **why)
 {
 	uint8_t added = (uint8_t)(val & ~cur);
 
@@ -289,7 +288,6 @@ static bool status_transition_ok(const struct virtio_base *base, uint8_t cur, ui
 			return false;
 		}
 	}
-	(void)base;
 	return true;
 }
 
@@ -324,7 +322,7 @@ void vdev_virtio_write_status(struct virtio_base *base, uint8_t val, bool legacy
 		legacy = base->legacy_driver;
 	if (val == cur)
 		return;
-	if (!status_transition_ok(base, cur, val, legacy, &why)) {
+	if (!status_transition_ok(cur, val, legacy, &why)) {
 		base->stats.status_refused++;
 		vdev_base_log(base, VDEV_LOG_WARN, "status 0x%02x -> 0x%02x refused: %s", cur, val,
 			      why);

@@ -71,7 +71,7 @@ static inline bool has_feature(const struct virtio_vq_info *vq, uint64_t f)
 
 static uint64_t used_gpa(const struct virtio_vq_info *vq)
 {
-	return vq->gpa_used[0] | ((uint64_t)vq->gpa_used[1] << 32);
+	return vdev_pair_get(vq->gpa_used);
 }
 
 /* One chain being turned into iovecs. */
@@ -93,14 +93,20 @@ static int walk_fail(struct chain_walk *w, const char *why)
 	return -1;
 }
 
-/* Copy one descriptor out of guest memory, once, into host byte order. */
-static inline void desc_copy(struct virtio_desc *d, const volatile struct virtio_desc *src)
+/* A descriptor copied out of guest memory, turned into host byte order. */
+static inline void desc_to_host(struct virtio_desc *d)
 {
-	memcpy(d, (const void *)src, sizeof(*d));
 	d->addr = le64toh(d->addr);
 	d->len = le32toh(d->len);
 	d->flags = le16toh(d->flags);
 	d->next = le16toh(d->next);
+}
+
+/* Copy one descriptor out of guest memory, once, into host byte order. */
+static inline void desc_copy(struct virtio_desc *d, const volatile struct virtio_desc *src)
+{
+	memcpy(d, (const void *)src, sizeof(*d));
+	desc_to_host(d);
 }
 
 /* Append the buffer of one (non-indirect) descriptor, translated fragment by fragment. */
@@ -156,10 +162,7 @@ static int table_entry(struct chain_walk *w, const volatile struct virtio_desc *
 	}
 	if (vdev_ctx_read(w->vq->base->vmctx, table_gpa + 16ULL * i, d, sizeof(*d)) < 0)
 		return walk_fail(w, "indirect table is not guest RAM");
-	d->addr = le64toh(d->addr);
-	d->len = le32toh(d->len);
-	d->flags = le16toh(d->flags);
-	d->next = le16toh(d->next);
+	desc_to_host(d);
 	return 0;
 }
 

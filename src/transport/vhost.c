@@ -175,17 +175,6 @@ VDEV_EXPORT int vdev_vhost_set_vring_num(struct virtio_base *base, int q, uint16
 	return 0;
 }
 
-static void set_pair(uint32_t pair[2], uint64_t v)
-{
-	pair[0] = (uint32_t)v;
-	pair[1] = (uint32_t)(v >> 32);
-}
-
-static uint64_t get_pair(const uint32_t pair[2])
-{
-	return pair[0] | ((uint64_t)pair[1] << 32);
-}
-
 VDEV_EXPORT int vdev_vhost_set_vring_addr(struct virtio_base *base, int q, uint64_t desc_gpa,
 					  uint64_t avail_gpa, uint64_t used_gpa)
 {
@@ -193,9 +182,9 @@ VDEV_EXPORT int vdev_vhost_set_vring_addr(struct virtio_base *base, int q, uint6
 
 	if (vq == NULL)
 		return -EINVAL;
-	set_pair(vq->gpa_desc, desc_gpa);
-	set_pair(vq->gpa_avail, avail_gpa);
-	set_pair(vq->gpa_used, used_gpa);
+	vdev_pair_set(vq->gpa_desc, desc_gpa);
+	vdev_pair_set(vq->gpa_avail, avail_gpa);
+	vdev_pair_set(vq->gpa_used, used_gpa);
 	return 0;
 }
 
@@ -218,8 +207,8 @@ VDEV_EXPORT int vdev_vhost_start_vring(struct virtio_base *base, int q)
 		vdev_base_log(base, VDEV_LOG_WARN, "vhost: queue %d started before features", q);
 		return -EINVAL;
 	}
-	rc = vdev_vq_map(vq, vq->qsize, get_pair(vq->gpa_desc), get_pair(vq->gpa_avail),
-			 get_pair(vq->gpa_used));
+	rc = vdev_vq_map(vq, vq->qsize, vdev_pair_get(vq->gpa_desc), vdev_pair_get(vq->gpa_avail),
+			 vdev_pair_get(vq->gpa_used));
 	if (rc < 0)
 		return rc;
 	/* Resume where the previous back end stopped; the used index is what the ring

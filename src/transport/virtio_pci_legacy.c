@@ -103,12 +103,9 @@ static void write_pfn(struct virtio_base *base, struct virtio_vq_info *vq, uint3
 	avail = desc + 16ULL * size;
 	used = (avail + 6ULL + 2ULL * size + VRING_ALIGN - 1) & ~(uint64_t)(VRING_ALIGN - 1);
 	vq->pfn = pfn;
-	vq->gpa_desc[0] = (uint32_t)desc;
-	vq->gpa_desc[1] = (uint32_t)(desc >> 32);
-	vq->gpa_avail[0] = (uint32_t)avail;
-	vq->gpa_avail[1] = (uint32_t)(avail >> 32);
-	vq->gpa_used[0] = (uint32_t)used;
-	vq->gpa_used[1] = (uint32_t)(used >> 32);
+	vdev_pair_set(vq->gpa_desc, desc);
+	vdev_pair_set(vq->gpa_avail, avail);
+	vdev_pair_set(vq->gpa_used, used);
 	vdev_vpci_queue_mapped(base, vq, vdev_vq_map(vq, size, desc, avail, used));
 }
 

@@ -59,11 +59,6 @@ static uint32_t *addr_pair(struct virtio_vq_info *vq, uint64_t off)
 	return vq->gpa_used;
 }
 
-static uint64_t pair_value(const uint32_t pair[2])
-{
-	return pair[0] | ((uint64_t)pair[1] << 32);
-}
-
 static uint32_t feature_half(uint64_t features, uint32_t sel)
 {
 	return sel == 0 ? (uint32_t)features : sel == 1 ? (uint32_t)(features >> 32) : 0;
@@ -113,7 +108,7 @@ static uint64_t common_read(struct virtio_base *base, uint64_t off, int size)
 		return vq->num;
 	}
 	if (size == 8)
-		return pair_value(addr_pair(vq, off));
+		return vdev_pair_get(addr_pair(vq, off));
 	return addr_pair(vq, off)[(off % 8) / 4];
 }
 
@@ -126,8 +121,8 @@ static void queue_enable(struct virtio_base *base, struct virtio_vq_info *vq, ui
 	if (!vdev_vpci_queue_writable(base, vq, "queue_enable on an enabled queue"))
 		return;
 	vdev_vpci_queue_mapped(base, vq,
-			       vdev_vq_map(vq, vq->qsize, pair_value(vq->gpa_desc),
-					   pair_value(vq->gpa_avail), pair_value(vq->gpa_used)));
+			       vdev_vq_map(vq, vq->qsize, vdev_pair_get(vq->gpa_desc),
+					   vdev_pair_get(vq->gpa_avail), vdev_pair_get(vq->gpa_used)));
 }
 
 static void queue_write(struct virtio_base *base, struct virtio_vq_info *vq, uint64_t off,
@@ -154,8 +149,7 @@ static void queue_write(struct virtio_base *base, struct virtio_vq_info *vq, uin
 		return;
 	pair = addr_pair(vq, off);
 	if (size == 8) {
-		pair[0] = (uint32_t)val;
-		pair[1] = (uint32_t)(val >> 32);
+		vdev_pair_set(pair, val);
 	} else {
 		pair[(off % 8) / 4] = (uint32_t)val;
 	}

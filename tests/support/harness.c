@@ -13,10 +13,12 @@ const struct harness_combo harness_combos[] = {
 };
 const int harness_ncombos = (int)(sizeof(harness_combos) / sizeof(harness_combos[0]));
 
+#define HARNESS_RAM (16 << 20)
+
 static int open_common(struct harness *h, enum vdev_pci_mode mode, enum vdev_drv_access access,
-		       const struct echo_dev_config *ecfg, bool msix)
+		       const struct echo_dev_config *ecfg, bool msix, uint64_t ram_size)
 {
-	struct vdev_sim_config scfg = {.ram_base = 0, .ram_size = 16 << 20};
+	struct vdev_sim_config scfg = {.ram_base = 0, .ram_size = ram_size};
 	struct echo_dev_config cfg = {0};
 	struct vdev_drv_config dcfg = {.access = access, .use_msix = msix};
 	int rc;
@@ -47,12 +49,18 @@ fail:
 int harness_open(struct harness *h, enum vdev_pci_mode mode, enum vdev_drv_access access,
 		 const struct echo_dev_config *ecfg)
 {
-	return open_common(h, mode, access, ecfg, ecfg ? ecfg->pci.msix : false);
+	return open_common(h, mode, access, ecfg, ecfg ? ecfg->pci.msix : false, HARNESS_RAM);
+}
+
+int harness_open_ram(struct harness *h, enum vdev_pci_mode mode, enum vdev_drv_access access,
+		     const struct echo_dev_config *ecfg, uint64_t ram_size)
+{
+	return open_common(h, mode, access, ecfg, ecfg ? ecfg->pci.msix : false, ram_size);
 }
 
 int harness_open_msix(struct harness *h, enum vdev_pci_mode mode, enum vdev_drv_access access)
 {
-	return open_common(h, mode, access, NULL, true);
+	return open_common(h, mode, access, NULL, true, HARNESS_RAM);
 }
 
 void harness_close(struct harness *h)

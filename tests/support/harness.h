@@ -20,6 +20,9 @@ struct harness {
  */
 int harness_open(struct harness *h, enum vdev_pci_mode mode, enum vdev_drv_access access,
 		 const struct echo_dev_config *ecfg);
+/* Same, with `ram_size` bytes of guest RAM (fuzzers build thousands of small guests). */
+int harness_open_ram(struct harness *h, enum vdev_pci_mode mode, enum vdev_drv_access access,
+		     const struct echo_dev_config *ecfg, uint64_t ram_size);
 /* Same, with MSI-X on in both device and driver. */
 int harness_open_msix(struct harness *h, enum vdev_pci_mode mode, enum vdev_drv_access access);
 void harness_close(struct harness *h);
