@@ -974,6 +974,47 @@ Test(hostile_ring, H21_buffer_at_address_0_is_ram)
 	harness_close(&h);
 }
 
+/*
+ * Length 0: nothing to translate, so nothing is, even at an address that is no RAM
+ * at all; the descriptor adds no iovec and the rest of the chain is served.
+ */
+Test(hostile_ring, H21_zero_length_descriptor_is_never_translated)
+{
+	struct hopts o = {.manual = true};
+	struct harness h;
+	struct raw_ring r;
+	struct iovec iov[8];
+	uint16_t fl[8], head;
+	uint8_t *a, *b;
+	uint64_t ga, gb, t0;
+	struct vdev_sim_irqs i0, i1;
+	int n;
+
+	hopen_ring(&h, &o, &r);
+	ga = harness_buf(&h, 16, (void **)&a);
+	gb = harness_buf(&h, 16, (void **)&b);
+	put_desc(r.d, 0, ga, 16, VRING_DESC_F_NEXT, 1);
+	put_desc(r.d, 1, 0xFFFFFFFFFFFFFFF0ULL, 0, VRING_DESC_F_NEXT, 2);
+	put_desc(r.d, 2, 0x7000000000ULL, 0, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 3);
+	put_desc(r.d, 3, gb, 16, VRING_DESC_F_WRITE, 0);
+	raw_push(&r, 0);
+	vdev_sim_get_irqs(h.sim, &i0);
+	t0 = stats(&h).descriptors;
+	n = vq_getchain(&h.dev->vq[0], &head, iov, 8, fl);
+	vdev_sim_get_irqs(h.sim, &i1);
+	cr_assert_eq(n, 2, "zero-length descriptors gave %d iovecs", n);
+	expect_iov(iov, fl, 0, a, 16, false, "length 0");
+	expect_iov(iov, fl, 1, b, 16, true, "length 0");
+	cr_assert_eq(i1.translations - i0.translations, 2, "a zero-length buffer was translated");
+	cr_assert_eq(i1.translate_faults, i0.translate_faults);
+	cr_assert_eq(stats(&h).descriptors - t0, 4);
+	vq_relchain(&h.dev->vq[0], head, 0xFFFFFFFFu);
+	vq_endchains(&h.dev->vq[0], 1);
+	expect_used(&r, 0, 0, 16, "length 0");
+	assert_not_broken(&h, 0, "length 0");
+	harness_close(&h);
+}
+
 /* ---------------- H22 direction lies ---------------- */
 
 /*

@@ -258,6 +258,10 @@ struct vdev_virtio_stats {
 	uint64_t status_refused;    /* refused device-status transitions (H06) */
 	uint64_t features_refused;  /* FEATURES_OK refusals (H07) */
 	uint64_t resets;
+	uint64_t descriptors;       /* descriptors chain walks copied from guest memory
+				       (ring and indirect-table entries): the work the
+				       guest's kicks cost, at most 2 * size per chain
+				       (H14, H30) */
 };
 
 /*

@@ -196,6 +196,7 @@ static int walk_indirect(struct chain_walk *w, const struct virtio_desc *ind)
 			return walk_fail(w, "indirect chain loops or outruns its table");
 		if (table_entry(w, table, ind->addr, i, &d) < 0)
 			return -1;
+		vq->base->stats.descriptors++;
 		if (d.flags & VRING_DESC_F_INDIRECT)
 			return walk_fail(w, "nested indirect descriptor");
 		if (add_buffer(w, &d) < 0)
@@ -219,6 +220,7 @@ static int walk_chain(struct chain_walk *w, uint16_t head)
 		if (hops >= vq->qsize)
 			return walk_fail(w, "descriptor chain loops or exceeds the queue size");
 		desc_copy(&d, &vq->desc[idx]);
+		vq->base->stats.descriptors++;
 		if (d.flags & VRING_DESC_F_INDIRECT)
 			return walk_indirect(w, &d);
 		if (add_buffer(w, &d) < 0)

@@ -437,6 +437,7 @@ Test(net_hostile, H38_ctrl_ack_not_writable_breaks_device)
 		uint8_t *p;
 		void *tok;
 		uint32_t used;
+		uint64_t logs;
 
 		raw_open(&g, &ng_modes[i], &peer, NULL, false);
 		cr_assert_eq(ng_ready(&g, WANT, 1), 0);
@@ -448,11 +449,17 @@ Test(net_hostile, H38_ctrl_ack_not_writable_breaks_device)
 		p[3] = 0x5A;
 		seg = (struct vdev_drv_seg){b, 4, false};
 		cr_assert_eq(vdev_drv_enqueue(g.drv, g.ctrl_q, &seg, 1, false, NULL), 0);
+		(void)vdev_drv_read_isr(g.drv);
+		logs = vdev_sim_log_count(g.sim);
 		vdev_drv_kick(g.drv, g.ctrl_q);
 		cr_assert_eq(vdev_drv_dequeue(g.drv, g.ctrl_q, &tok, &used), 1, "not leaked");
 		cr_assert_eq(used, 0);
 		cr_assert_eq(p[3], 0x5A, "nothing written into a read-only buffer");
 		cr_assert(needs_reset(&g), "%s: device must need a reset", ng_modes[i].name);
+		cr_assert_neq(vdev_drv_read_isr(g.drv) & VIRTIO_CR_ISR_CONF_CHANGED, 0,
+			      "%s: no config interrupt", ng_modes[i].name);
+		cr_assert_gt(vdev_sim_log_count(g.sim), logs, "%s: the break was not logged",
+			     ng_modes[i].name);
 		/* A reset brings it back. */
 		cr_assert_eq(vdev_drv_reset(g.drv), 0);
 		cr_assert_eq(ng_ready(&g, WANT, 1), 0);

@@ -25,6 +25,27 @@ static void alias_chain(uint64_t gpa, int n)
 
 static const struct rt_opts big_ram = {.ram = 64u << 20, .fake_clock = true};
 
+/* The rest of what "broken" means (HOSTILE.md), once DEVICE_NEEDS_RESET is seen: a
+ * config interrupt in the ISR, a log line saying why, and a reset that brings the
+ * device back to serving requests. `logs` is the log count before the hostile act. */
+static void expect_broken_then_recovers(struct rt *t, uint64_t logs)
+{
+	uint32_t len;
+
+	cr_assert_neq(vdev_drv_read_status(t->drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+	cr_assert_neq(vdev_drv_read_isr(t->drv) & VIRTIO_CR_ISR_CONF_CHANGED, 0,
+		      "no config interrupt");
+	cr_assert_gt(vdev_sim_log_count(t->sim), logs, "the break was not logged");
+	cr_assert_eq(vdev_drv_reset(t->drv), 0);
+	cr_assert_eq(vdev_drv_negotiate(t->drv, ~0ull, NULL), 0);
+	cr_assert_eq(vdev_drv_queue_setup(t->drv, 0, 0, VIRTIO_MSI_NO_VECTOR), 0);
+	cr_assert_eq(vdev_drv_driver_ok(t->drv), 0);
+	cr_assert_eq(vdev_drv_read_status(t->drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+	rt_submit1(t, rt_buf(t, 64, 0, NULL), 64, NULL);
+	cr_assert_eq(rt_collect(t, NULL, &len, 1), 1, "no request served after the reset");
+	cr_assert_eq(len, 64);
+}
+
 /* A source that refuses to be asked for more than the cap at once or in all, so a
  * device that ignored the cap fails at once instead of filling gigabytes. */
 struct guard_src {
@@ -123,17 +144,20 @@ Test(rng_hostile, H40_chain_over_4GiB_breaks_the_queue)
 	struct rt t;
 	uint32_t len;
 	uint8_t *p;
-	uint64_t g;
+	uint64_t g, logs;
 
 	rt_open(&t, &rt_modes[1], &cfg, &big_ram);
 	g = rt_buf(&t, ALIAS_LEN, 0xA5, &p);
 	alias_chain(g, 256);
+	(void)vdev_drv_read_isr(t.drv);
+	logs = vdev_sim_log_count(t.sim);
 	rt_submit(&t, alias_segs, 256, true, NULL);
 	cr_assert_eq(rt_collect(&t, NULL, &len, 1), 0);
 	cr_assert_neq(vdev_drv_read_status(t.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
 	cr_assert(rt_all(p, 4096, 0xA5), "wrote into a refused chain");
 	cr_assert_eq(rt_stats(&t).bytes_out, 0);
 	cr_assert_eq(vdev_dev_next_timeout_ms(t.dev), -1);
+	expect_broken_then_recovers(&t, logs);
 	rt_close(&t);
 }
 
@@ -284,13 +308,18 @@ Test(rng_hostile, H29_fragmented_chain_past_the_iovec_capacity_breaks)
 	struct rt t;
 	uint32_t len;
 	uint8_t *p;
-	uint64_t g;
+	uint64_t g, logs;
 
 	rt_open(&t, &rt_modes[1], &cfg, &(struct rt_opts){.frag = 4096});
 	g = rt_buf(&t, 4u << 20, 0xA5, &p);
+	(void)vdev_drv_read_isr(t.drv);
+	logs = vdev_sim_log_count(t.sim);
 	rt_submit1(&t, g, 4u << 20, NULL);
 	cr_assert_eq(rt_collect(&t, NULL, &len, 1), 0);
 	cr_assert_neq(vdev_drv_read_status(t.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+	cr_assert_neq(vdev_drv_read_isr(t.drv) & VIRTIO_CR_ISR_CONF_CHANGED, 0,
+		      "no config interrupt");
+	cr_assert_gt(vdev_sim_log_count(t.sim), logs, "the break was not logged");
 	cr_assert(rt_all(p, 4u << 20, 0xA5));
 	/* A reset brings it back, and a fragmented buffer within capacity works. */
 	cr_assert_eq(vdev_drv_reset(t.drv), 0);

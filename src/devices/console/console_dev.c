@@ -38,9 +38,11 @@ static void con_qnotify(void *softc, struct virtio_vq_info *vq)
 					"kick on control queue %u without MULTIPORT ignored", q);
 			return;
 		}
+		/* A wait for buffers ends when the guest offers some, not at any kick:
+		 * empty kicks must not recount it (H30). */
 		if (q == CON_Q_CTRL_TX)
 			con_ctrl_tx(c);
-		else
+		else if (vq_has_descs(vq))
 			c->ctrl_starved = false;
 		con_ctrl_flush(c);
 		return;
@@ -53,7 +55,8 @@ static void con_qnotify(void *softc, struct virtio_vq_info *vq)
 		if (q & 1) {
 			con_process_tx(c, port);
 		} else {
-			c->ports[port].rx_starved = false;
+			if (vq_has_descs(vq))
+				c->ports[port].rx_starved = false;
 			con_process_rx(c, port);
 		}
 	}
