@@ -420,6 +420,85 @@ static int parse_connector(struct walk *w, json_object *d, struct host_dev_confi
 	return rc;
 }
 
+/* The directory a file is to be created in, which must exist now. */
+static int check_parent_dir(struct walk *w, const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (stat(dir, &st) != 0)
+		return fail(w, "\"%s\": directory \"%s\": %s", path, dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return fail(w, "\"%s\": \"%s\" is not a directory", path, dir);
+	return 0;
+}
+
+/* The file a device itself opens (image, console log, entropy file), or NULL. */
+static const char *device_file(const struct host_dev_config *dc)
+{
+	switch (dc->type) {
+	case HOST_DEV_BLK: return dc->u.blk.path;
+	case HOST_DEV_CONSOLE:
+		return dc->u.console.backend == HOST_CONSOLE_FILE ? dc->u.console.path : NULL;
+	case HOST_DEV_RNG: return dc->u.rng.path[0] ? dc->u.rng.path : NULL;
+	default: return NULL;
+	}
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (strcmp(a, b) == 0)
+		return true;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/*
+ * "trace": {"path": FILE}. Nothing is created here: the file is written when a
+ * connection's device is built (FILE, then FILE.2, FILE.3, ... for later ones), so
+ * only what can be known now is checked: the directory exists, FILE is not something
+ * other than a regular file, and it is not a file the device itself uses.
+ */
+static int parse_trace(struct walk *w, json_object *d, struct host_dev_config *dc)
+{
+	static const char *const keys[] = {"path", NULL};
+	const char *own;
+	struct stat st;
+	json_object *t;
+	size_t l, l2;
+	int rc;
+
+	if (!json_object_object_get_ex(d, "trace", &t))
+		return 0;
+	l = enter(w, "trace");
+	if ((rc = want_object(w, t)) < 0 || (rc = check_keys(w, t, keys)) < 0 ||
+	    (rc = get_string(w, t, "path", true, dc->trace_path, sizeof(dc->trace_path))) < 0)
+		goto out;
+	l2 = enter(w, "path");
+	own = device_file(dc);
+	if ((rc = check_parent_dir(w, dc->trace_path)) == 0) {
+		if (stat(dc->trace_path, &st) == 0 && !S_ISREG(st.st_mode))
+			rc = fail(w, "\"%s\" exists and is not a regular file", dc->trace_path);
+		else if (own != NULL && same_file(dc->trace_path, own))
+			rc = fail(w, "\"%s\" is the device's own file; a trace would overwrite it",
+				  dc->trace_path);
+	}
+	leave(w, l2);
+	dc->trace = rc == 0;
+out:
+	leave(w, l);
+	return rc;
+}
+
 /* What the connectors can carry: rules that come from QEMU 7.2, checked here. */
 static int check_connector_rules(struct walk *w, struct host_dev_config *dc, bool pci_given,
 				 json_object *d)
@@ -433,6 +512,12 @@ static int check_connector_rules(struct walk *w, struct host_dev_config *dc, boo
 		if (dc->type == HOST_DEV_CONSOLE)
 			rc = fail(w, "QEMU has no vhost-user console device; use \"qemu-proxy\"");
 		leave(w, l);
+		if (rc == 0 && dc->trace) {
+			l = enter(w, "trace");
+			rc = fail(w, "not available with the vhost-user connector (a vhost-user "
+				     "device has no PCI registers to record); use \"qemu-proxy\"");
+			leave(w, l);
+		}
 		if (rc == 0 && pci_given) {
 			l = enter(w, "pci");
 			rc = fail(w, "not used with the vhost-user connector (QEMU's front end "
@@ -473,8 +558,6 @@ static int parse_device(struct walk *w, json_object *d, struct host_dev_config *
 	const char *allowed[20];
 	int type = 0, n = 0, rc;
 	bool pci_given;
-	json_object *t;
-
 	if ((rc = want_object(w, d)) < 0 ||
 	    (rc = get_string(w, d, "id", true, dc->id, sizeof(dc->id))) < 0 ||
 	    (rc = get_enum(w, d, "type", true, types, &type)) < 0)
@@ -497,19 +580,14 @@ static int parse_device(struct walk *w, json_object *d, struct host_dev_config *
 	if ((rc = check_keys(w, d, allowed)) < 0 || (rc = parse_pci(w, d, dc, &pci_given)) < 0 ||
 	    (rc = parse_connector(w, d, dc)) < 0)
 		return rc;
-	if (json_object_object_get_ex(d, "trace", &t)) {
-		size_t l = enter(w, "trace");
-		rc = fail(w, "trace recording is not available in this version");
-		leave(w, l);
-		return rc;
-	}
 	switch (dc->type) {
 	case HOST_DEV_BLK: rc = parse_blk(w, d, &dc->u.blk); break;
 	case HOST_DEV_NET: rc = parse_net(w, d, &dc->u.net); break;
 	case HOST_DEV_CONSOLE: rc = parse_console(w, d, &dc->u.console); break;
 	case HOST_DEV_RNG: rc = parse_rng(w, d, &dc->u.rng); break;
 	}
-	if (rc < 0)
+	/* After the type's keys: a trace must not land on the device's own file. */
+	if (rc < 0 || (rc = parse_trace(w, d, dc)) < 0)
 		return rc;
 	return check_connector_rules(w, dc, pci_given, d);
 }
@@ -540,6 +618,33 @@ static int check_unique(struct walk *w, const struct host_config *cfg)
 				snprintf(w->path, sizeof(w->path), "devices[%d].%s", i, what);
 				return fail(w, "same as devices[%d] (\"%s\"); each must be unique", j,
 					    b->id);
+			}
+		}
+	}
+	return 0;
+}
+
+/* A trace file must be nobody else's: not another trace, not another device's file. */
+static int check_trace_files(struct walk *w, const struct host_config *cfg)
+{
+	for (int i = 0; i < cfg->ndevs; i++) {
+		const struct host_dev_config *a = &cfg->devs[i];
+
+		for (int j = 0; a->trace && j < cfg->ndevs; j++) {
+			const struct host_dev_config *b = &cfg->devs[j];
+			const char *what = NULL;
+
+			if (j < i && b->trace && strcmp(a->trace_path, b->trace_path) == 0)
+				what = "trace";
+			else if (j != i && device_file(b) != NULL &&
+				 same_file(a->trace_path, device_file(b)))
+				what = "file";
+			if (what != NULL) {
+				snprintf(w->path, sizeof(w->path), "devices[%d].trace.path", i);
+				return fail(w,
+					    "\"%s\" is devices[%d]'s (\"%s\") %s too; each must "
+					    "be unique",
+					    a->trace_path, j, b->id, what);
 			}
 		}
 	}
@@ -585,7 +690,8 @@ static int parse_root(struct walk *w, json_object *root, struct host_config *cfg
 		leave(w, l);
 		cfg->ndevs++;
 	}
-	return check_unique(w, cfg);
+	rc = check_unique(w, cfg);
+	return rc < 0 ? rc : check_trace_files(w, cfg);
 }
 
 int host_config_parse(const char *json, struct host_config *out, char *err, size_t errlen)

@@ -16,6 +16,8 @@
 #define HOST_ID_MAX 32
 #define HOST_SOCK_MAX (sizeof(((struct sockaddr_un *)0)->sun_path))
 #define HOST_MAX_DEVICES 64
+/* A trace path leaves room for the ".N" suffix of later connections. */
+#define HOST_TRACE_PATH_MAX (PATH_MAX - 16)
 
 enum host_dev_type { HOST_DEV_BLK, HOST_DEV_NET, HOST_DEV_CONSOLE, HOST_DEV_RNG };
 enum host_conn_type { HOST_CONN_PROXY, HOST_CONN_VHOST_USER };
@@ -57,6 +59,9 @@ struct host_dev_config {
 	struct vdev_virtio_pci_config pci;
 	enum host_conn_type conn;
 	char socket[HOST_SOCK_MAX];
+	/* "trace": {"path": FILE}: record each connection's device (qemu-proxy only). */
+	bool trace;
+	char trace_path[HOST_TRACE_PATH_MAX];
 	union {
 		struct host_blk_config blk;
 		struct host_net_config net;

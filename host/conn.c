@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +22,9 @@ struct watch {
 struct host_conn {
 	uv_loop_t *loop;
 	const struct host_dev_config *dc;
+	unsigned int serial;           /* this device's connection number, from 1 */
+	struct vdev_trace *trace;      /* recording the device, when dc->trace */
+	char trace_file[PATH_MAX];
 	struct host_log *log;
 	host_conn_closed_fn closed;
 	void *closed_arg;
@@ -32,15 +37,68 @@ struct host_conn {
 	int handles_open;              /* uv handles not yet closed; freed at zero */
 };
 
+/* ---- traces ---- */
+
+/*
+ * Record the device from its first register access on. A trace that cannot be started
+ * is logged and the device served without one: the guest does not pay for it.
+ */
+static void trace_start(struct host_conn *c, struct vdev_dev *dev)
+{
+	struct vdev_trace_config tc = {.path = c->trace_file};
+	int rc;
+
+	if (!c->dc->trace)
+		return;
+	if (c->serial <= 1)
+		snprintf(c->trace_file, sizeof(c->trace_file), "%s", c->dc->trace_path);
+	else
+		snprintf(c->trace_file, sizeof(c->trace_file), "%s.%u", c->dc->trace_path,
+			 c->serial);
+	rc = vdev_trace_start(dev, &tc, &c->trace);
+	if (rc < 0) {
+		host_logf(c->log, VDEV_LOG_ERROR, c->dc->id,
+			  "cannot record a trace to %s: %s; serving without one", c->trace_file,
+			  strerror(-rc));
+		c->trace = NULL;
+		return;
+	}
+	host_logf(c->log, VDEV_LOG_INFO, c->dc->id, "recording a trace to %s", c->trace_file);
+}
+
+static void trace_stop(struct host_conn *c)
+{
+	uint64_t bytes;
+	int rc;
+
+	if (c->trace == NULL)
+		return;
+	bytes = vdev_trace_bytes(c->trace);
+	rc = vdev_trace_stop(c->trace);
+	c->trace = NULL;
+	if (rc == -EFBIG)
+		host_logf(c->log, VDEV_LOG_WARN, c->dc->id,
+			  "trace %s: stopped at its size limit (%llu bytes)", c->trace_file,
+			  (unsigned long long)bytes);
+	else if (rc < 0)
+		host_logf(c->log, VDEV_LOG_ERROR, c->dc->id, "trace %s is incomplete: %s",
+			  c->trace_file, strerror(-rc));
+	else
+		host_logf(c->log, VDEV_LOG_INFO, c->dc->id, "trace %s: %llu bytes",
+			  c->trace_file, (unsigned long long)bytes);
+}
+
 /* ---- the device factories the connectors call ---- */
 
 static int proxy_create(void *arg, struct vmctx *ctx, struct pci_vdev **pci_out, void **dev_out)
 {
+	struct host_conn *c = arg;
 	struct vdev_dev *dev;
-	int rc = host_dev_build(arg, ctx, &dev);
+	int rc = host_dev_build(c->dc, ctx, &dev);
 
 	if (rc < 0)
 		return rc;
+	trace_start(c, dev);
 	*pci_out = vdev_dev_pci(dev);
 	*dev_out = dev;
 	return 0;
@@ -48,13 +106,30 @@ static int proxy_create(void *arg, struct vmctx *ctx, struct pci_vdev **pci_out,
 
 static void proxy_destroy(void *arg, void *dev)
 {
-	(void)arg;
+	trace_stop(arg);
 	vdev_dev_destroy(dev);
+}
+
+/* Each guest-RAM region the connector learns, so a replay maps the same layout. */
+static void proxy_ram_region(void *arg, void *dev, uint64_t gpa, uint64_t size)
+{
+	struct host_conn *c = arg;
+	int rc;
+
+	(void)dev;
+	if (c->trace == NULL)
+		return;
+	rc = vdev_trace_add_ram(c->trace, gpa, size);
+	if (rc < 0)
+		host_logf(c->log, VDEV_LOG_WARN, c->dc->id,
+			  "trace: guest RAM %#llx+%#llx not declared: %s", (unsigned long long)gpa,
+			  (unsigned long long)size, strerror(-rc));
 }
 
 static const struct proxy_dev_factory proxy_factory = {
 	.create = proxy_create,
 	.destroy = proxy_destroy,
+	.ram_region = proxy_ram_region,
 };
 
 static int vhost_create(void *arg, struct vmctx *ctx, struct vdev_dev **dev_out)
@@ -234,8 +309,8 @@ static void on_timer(uv_timer_t *t)
 }
 
 int host_conn_start(uv_loop_t *loop, int fd, const struct host_dev_config *dc,
-		    struct host_log *log, host_conn_closed_fn closed, void *arg,
-		    struct host_conn **out)
+		    unsigned int serial, struct host_log *log, host_conn_closed_fn closed,
+		    void *arg, struct host_conn **out)
 {
 	struct host_conn *c = calloc(1, sizeof(*c));
 	int rc;
@@ -244,10 +319,10 @@ int host_conn_start(uv_loop_t *loop, int fd, const struct host_dev_config *dc,
 		close(fd);
 		return -ENOMEM;
 	}
-	*c = (struct host_conn){.loop = loop, .dc = dc, .log = log, .closed = closed,
-				.closed_arg = arg};
+	*c = (struct host_conn){.loop = loop, .dc = dc, .serial = serial, .log = log,
+				.closed = closed, .closed_arg = arg};
 	if (dc->conn == HOST_CONN_PROXY)
-		rc = proxy_conn_create(fd, &proxy_factory, (void *)dc, host_log_sink, log, &c->proxy);
+		rc = proxy_conn_create(fd, &proxy_factory, c, host_log_sink, log, &c->proxy);
 	else
 		rc = vhost_user_conn_create(fd, vhost_create, (void *)dc, host_log_sink, log, &c->vu);
 	if (rc < 0) {

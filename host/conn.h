@@ -20,14 +20,17 @@ typedef void (*host_conn_closed_fn)(void *arg, struct host_conn *conn);
 /*
  * Serve the device `dc` describes on the accepted socket `fd` (taken over, closed on
  * failure). The device is built when the connector asks for it, on the connection's
- * own vmctx. Returns 0 with *out set, or a negative errno (logged).
+ * own vmctx. `serial` numbers the connections to this device from 1: with a "trace"
+ * the first records to its path, later ones to path.2, path.3, ... so a restarted
+ * guest never overwrites an earlier trace. Returns 0 with *out set, or a negative
+ * errno (logged).
  */
 int host_conn_start(uv_loop_t *loop, int fd, const struct host_dev_config *dc,
-		    struct host_log *log, host_conn_closed_fn closed, void *arg,
-		    struct host_conn **out);
+		    unsigned int serial, struct host_log *log, host_conn_closed_fn closed,
+		    void *arg, struct host_conn **out);
 
-/* Tear the connection down: stop watching, destroy the device (flushing it), close
- * the socket. The closed callback runs. Safe to call once. */
+/* Tear the connection down: stop watching, finish the device's trace, destroy the
+ * device (flushing it), close the socket. The closed callback runs. Safe to call once. */
 void host_conn_close(struct host_conn *conn);
 
 #endif

@@ -151,6 +151,14 @@ static void handle_sysmem(struct proxy_conn *conn, struct mpqemu_msg *msg)
 	}
 	conn->stats.sysmem++;
 	conn_log(conn, VDEV_LOG_DEBUG, "guest RAM: %d regions", n);
+	if (conn->factory->ram_region != NULL) {
+		for (size_t i = 0; i < guest_ram_count(conn->ram); i++) {
+			struct guest_ram_map m;
+
+			if (guest_ram_get(conn->ram, i, &m) == 0)
+				conn->factory->ram_region(conn->arg, conn->dev, m.gpa, m.size);
+		}
+	}
 }
 
 static int handle_cfg(struct proxy_conn *conn, const struct mpqemu_msg *msg, bool write)

@@ -35,6 +35,12 @@ struct proxy_dev_factory {
 	 * 0 to the virtio device status through the register model.
 	 */
 	void (*reset)(void *arg, void *dev);
+	/*
+	 * Optional: the guest-RAM table changed (SYNC_SYSMEM accepted); called once per
+	 * region of the new table, old and new alike (a trace recorder declares each
+	 * region the first time it appears).
+	 */
+	void (*ram_region)(void *arg, void *dev, uint64_t gpa, uint64_t size);
 };
 
 /* The connector's log sink; the same shape as vdev_host_ops.log, which it also serves. */

@@ -18,6 +18,7 @@ struct listener {
 	int fd;
 	uv_poll_t poll;
 	struct host_conn *active; /* one QEMU per device at a time */
+	unsigned int served;      /* connections accepted so far (numbers their traces) */
 	bool bound;
 };
 
@@ -57,7 +58,8 @@ static void on_accept(uv_poll_t *h, int status, int events)
 	}
 	host_logf(&l->srv->log, VDEV_LOG_INFO, l->dc->id, "%s connection accepted",
 		  host_conn_type_name(l->dc->conn));
-	host_conn_start(&l->srv->loop, fd, l->dc, &l->srv->log, on_conn_closed, l, &l->active);
+	host_conn_start(&l->srv->loop, fd, l->dc, ++l->served, &l->srv->log, on_conn_closed, l,
+			&l->active);
 }
 
 /* A stale socket from an earlier run is replaced; anything else at that path is not. */

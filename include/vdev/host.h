@@ -33,8 +33,12 @@
 extern "C" {
 #endif
 
-/* Bump when the layout of struct vdev_host_ops grows; older tables stay accepted. */
-#define VDEV_HOST_OPS_VERSION 1
+/*
+ * Bump when the layout of struct vdev_host_ops grows; older tables stay accepted.
+ * 1: translate .. log.  2: adds now_ns (a version-1 table is read without it and
+ * behaves as before: the devices read CLOCK_MONOTONIC).
+ */
+#define VDEV_HOST_OPS_VERSION 2
 
 /* Direction of a guest-memory access, seen from the device. */
 enum vdev_dma_dir {
@@ -95,6 +99,16 @@ struct vdev_host_ops {
 	 */
 	void (*log)(void *opaque, enum vdev_log_level level, const char *devname,
 		    const char *msg);
+
+	/* ---- version 2 ---- */
+
+	/*
+	 * Optional: the devices' clock, monotonic nanoseconds (rate limiters, retry
+	 * timers). Without it they read CLOCK_MONOTONIC. A host that must control time
+	 * supplies it: a trace replay serves recorded clock readings through it, a test a
+	 * fake clock. It must never go backwards.
+	 */
+	uint64_t (*now_ns)(void *opaque);
 };
 
 /*

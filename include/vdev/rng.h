@@ -116,7 +116,8 @@ struct vdev_rng_config {
 	uint16_t max_requests_per_poll;
 
 	/* Monotonic time in nanoseconds for the rate limiter and retry timers: NULL means
-	 * CLOCK_MONOTONIC (tests pass a fake clock). */
+	 * the host's clock (vdev_host_ops.now_ns, else CLOCK_MONOTONIC); tests pass a fake
+	 * clock. */
 	uint64_t (*clock_ns)(void *arg);
 	void *clock_arg;
 };

@@ -15,5 +15,6 @@
 #include "vdev/net.h"
 #include "vdev/console.h"
 #include "vdev/rng.h"
+#include "vdev/trace.h"
 
 #endif /* VDEV_VDEV_H */

@@ -243,6 +243,7 @@ struct virtio_pci_cfg_cap {
 struct virtio_vq_info;
 struct virtio_base;
 struct vdev_transport; /* library-internal: how the core reaches its transport */
+struct vdev_trace;     /* a trace recorder (vdev/trace.h) */
 
 /* Per-device counters, readable at any time with vdev_virtio_get_stats(). */
 struct vdev_virtio_stats {
@@ -322,6 +323,8 @@ struct virtio_base {
 	void *transport_priv;            /* library: state of a non-PCI transport */
 	struct vmctx *vmctx;             /* library: the host handle of `dev` */
 	struct vdev_virtio_stats stats;  /* library */
+	struct vdev_trace *trace;        /* library-private: the recorder attached by
+					    vdev_trace_start() (vdev/trace.h), or NULL */
 };
 
 #define VQ_ALLOC 0x01  /* the ring geometry is validated and mapped */

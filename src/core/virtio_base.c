@@ -13,6 +13,7 @@
 #include "core/common.h"
 #include "core/virtio_internal.h"
 #include "core/vmctx.h"
+#include "trace/trace_hooks.h"
 
 #define STATUS_RESERVED 0x30
 #define STATUS_DRIVER_BITS                                                            \
@@ -97,8 +98,15 @@ void vdev_virtio_base_init(struct virtio_base *base, const struct virtio_ops *vo
 
 VDEV_EXPORT void virtio_reset_dev(struct virtio_base *base)
 {
+	struct vdev_trace *t;
+
 	if (base == NULL || base->vops == NULL)
 		return;
+	/* Recorded only when the host resets the device itself: from inside a status
+	 * write it is part of that access (the recorder's depth counter sees to it). */
+	t = base->trace;
+	if (vdev_unlikely(t != NULL))
+		vdev_trace_enter(t);
 	for (int i = 0; i < base->vops->nvq; i++) {
 		struct virtio_vq_info *vq = &base->queues[i];
 
@@ -122,6 +130,10 @@ VDEV_EXPORT void virtio_reset_dev(struct virtio_base *base)
 	base->stats.resets++;
 	if (base->transport)
 		base->transport->lower(base);
+	if (vdev_unlikely(t != NULL)) {
+		vdev_trace_rings_reset(t);
+		vdev_trace_leave_reset(t);
+	}
 }
 
 VDEV_EXPORT void vdev_virtio_release(struct virtio_base *base)
@@ -446,6 +458,18 @@ int vdev_virtio_notify(struct virtio_base *base, uint32_t q)
 	return 0;
 }
 
+/* A host notification with a recorder attached, out of line (trace_hooks.h). */
+static __attribute__((noinline, cold)) int traced_notify(struct virtio_base *base, int q)
+{
+	struct vdev_trace *t = base->trace;
+	int rc;
+
+	vdev_trace_enter(t);
+	rc = vdev_virtio_notify(base, (uint32_t)q);
+	vdev_trace_leave_notify(t, q);
+	return rc;
+}
+
 VDEV_EXPORT int vdev_virtio_queue_notify(struct virtio_base *base, int q)
 {
 	int rc;
@@ -453,7 +477,10 @@ VDEV_EXPORT int vdev_virtio_queue_notify(struct virtio_base *base, int q)
 	if (base == NULL || base->vops == NULL || q < 0)
 		return -EINVAL;
 	vdev_virtio_lock(base);
-	rc = vdev_virtio_notify(base, (uint32_t)q);
+	if (vdev_unlikely(base->trace != NULL))
+		rc = traced_notify(base, q);
+	else
+		rc = vdev_virtio_notify(base, (uint32_t)q);
 	vdev_virtio_unlock(base);
 	return rc;
 }

@@ -19,6 +19,7 @@
 #include "core/common.h"
 #include "core/virtio_internal.h"
 #include "core/vmctx.h"
+#include "trace/trace_hooks.h"
 
 /* Chains whose total length would not fit the 32-bit used length are refused. */
 #define CHAIN_MAX_BYTES 0xFFFFFFFFULL
@@ -113,6 +114,7 @@ static inline void desc_copy(struct virtio_desc *d, const volatile struct virtio
 static int add_buffer(struct chain_walk *w, const struct virtio_desc *d)
 {
 	struct vmctx *ctx = w->vq->base->vmctx;
+	struct vdev_trace *trace = w->vq->base->trace;
 	bool writable = (d->flags & VRING_DESC_F_WRITE) != 0;
 	enum vdev_dma_dir dir = writable ? VDEV_DMA_WRITE : VDEV_DMA_READ;
 	uint64_t addr = d->addr;
@@ -146,6 +148,9 @@ static int add_buffer(struct chain_walk *w, const struct virtio_desc *d)
 		w->niov++;
 		if (writable)
 			vdev_ctx_mark_dirty(ctx, addr, n);
+		else if (vdev_unlikely(trace != NULL))
+			/* The bytes the device gets, for a replay to give it the same. */
+			vdev_trace_mem_read(trace, addr, hva, n);
 		addr += n;
 		len -= n;
 	}
@@ -162,6 +167,8 @@ static int table_entry(struct chain_walk *w, const volatile struct virtio_desc *
 	}
 	if (vdev_ctx_read(w->vq->base->vmctx, table_gpa + 16ULL * i, d, sizeof(*d)) < 0)
 		return walk_fail(w, "indirect table is not guest RAM");
+	if (vdev_unlikely(w->vq->base->trace != NULL))
+		vdev_trace_mem_read(w->vq->base->trace, table_gpa + 16ULL * i, d, sizeof(*d));
 	desc_to_host(d);
 	return 0;
 }
@@ -187,8 +194,11 @@ static int walk_indirect(struct chain_walk *w, const struct virtio_desc *ind)
 			       &contig) < 0)
 		return walk_fail(w, "indirect table is not guest RAM");
 	/* A table in one piece is read in place; a fragmented one entry by entry. */
-	if (contig == ind->len && ((uintptr_t)hva & 7) == 0)
+	if (contig == ind->len && ((uintptr_t)hva & 7) == 0) {
 		table = hva;
+		if (vdev_unlikely(vq->base->trace != NULL))
+			vdev_trace_mem_read(vq->base->trace, ind->addr, hva, ind->len);
+	}
 	for (uint32_t hops = 0;; hops++) {
 		struct virtio_desc d;
 

@@ -12,6 +12,7 @@
 #include "core/common.h"
 #include "core/virtio_internal.h"
 #include "core/vmctx.h"
+#include "trace/trace_hooks.h"
 
 struct ring_range {
 	const char *name;
@@ -107,6 +108,12 @@ int vdev_vq_map(struct virtio_vq_info *vq, uint16_t size, uint64_t desc, uint64_
 	vq->n_inflight = 0;
 	vq->flags = VQ_ALLOC;
 	vq->enabled = true;
+	/* What the device reads from now on: a recorder shadows it from here. */
+	if (base->trace != NULL) {
+		vdev_trace_ring_unmapped(base->trace, vq->num);
+		vdev_trace_ring_mapped(base->trace, vq->num, desc, r[0].hva, r[0].len);
+		vdev_trace_ring_mapped(base->trace, vq->num, avail, r[1].hva, r[1].len);
+	}
 	vdev_base_log(base, VDEV_LOG_DEBUG, "queue %u enabled: size %u desc 0x%llx avail 0x%llx "
 		      "used 0x%llx", vq->num, size, (unsigned long long)desc,
 		      (unsigned long long)avail, (unsigned long long)used);
@@ -115,6 +122,8 @@ int vdev_vq_map(struct virtio_vq_info *vq, uint16_t size, uint64_t desc, uint64_
 
 void vdev_vq_unmap(struct virtio_vq_info *vq)
 {
+	if (vq->base != NULL && vq->base->trace != NULL)
+		vdev_trace_ring_unmapped(vq->base->trace, vq->num);
 	free(vq->inflight);
 	vq->inflight = NULL;
 	vq->desc = NULL;

@@ -2,9 +2,11 @@
 /* The host handle: validation of the embedder's callback table, guest-memory copies
  * that walk fragments, and the one place log lines are formatted. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/common.h"
 #include "core/vmctx.h"
@@ -13,6 +15,14 @@
 VDEV_EXPORT const char *vdev_version(void)
 {
 	return VDEV_VERSION_STRING;
+}
+
+/* Bytes of struct vdev_host_ops that a table of `version` has. */
+static size_t host_ops_size(uint32_t version)
+{
+	if (version == 1)
+		return offsetof(struct vdev_host_ops, now_ns);
+	return sizeof(struct vdev_host_ops);
 }
 
 VDEV_EXPORT int vdev_vmctx_create(const struct vdev_host_ops *ops, void *opaque,
@@ -29,8 +39,8 @@ VDEV_EXPORT int vdev_vmctx_create(const struct vdev_host_ops *ops, void *opaque,
 	ctx = calloc(1, sizeof(*ctx));
 	if (ctx == NULL)
 		return -ENOMEM;
-	/* Version 1 is the whole struct; later versions will copy by their own size. */
-	ctx->ops = *ops;
+	/* An older table is shorter: copy only what its version has, the rest stays 0. */
+	memcpy(&ctx->ops, ops, host_ops_size(ops->version));
 	ctx->opaque = opaque;
 	ctx->log_level = VDEV_LOG_INFO;
 	*out = ctx;
@@ -109,6 +119,16 @@ void vdev_ctx_notify_region(struct vmctx *ctx, struct pci_vdev *dev, int queue, 
 	if (ctx->ops.notify_region != NULL)
 		ctx->ops.notify_region(ctx->opaque, dev, queue, baridx, offset, width, datamatch,
 				       add);
+}
+
+uint64_t vdev_ctx_now_ns(struct vmctx *ctx)
+{
+	struct timespec ts;
+
+	if (ctx->ops.now_ns != NULL)
+		return ctx->ops.now_ns(ctx->opaque);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 void vdev_ctx_vlog(struct vmctx *ctx, enum vdev_log_level level, const char *devname,

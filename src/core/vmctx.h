@@ -55,6 +55,10 @@ void vdev_ctx_intx_set(struct vmctx *ctx, struct pci_vdev *dev, int level);
 void vdev_ctx_notify_region(struct vmctx *ctx, struct pci_vdev *dev, int queue, int baridx,
 			    uint64_t offset, int width, uint32_t datamatch, bool add);
 
+/* The devices' clock: the host's now_ns callback (version 2), else CLOCK_MONOTONIC.
+ * Device code reads time only through here, so a replay controls it. */
+uint64_t vdev_ctx_now_ns(struct vmctx *ctx);
+
 /* Logging with printf formatting; cheap when the level is filtered out. */
 void vdev_ctx_log(struct vmctx *ctx, enum vdev_log_level level, const char *devname,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -8,6 +8,7 @@
 
 #include "core/common.h"
 #include "devices/dev_internal.h"
+#include "trace/trace_hooks.h"
 
 /* ---- completion queue ---- */
 
@@ -122,6 +123,9 @@ void vdev_dev_fini(struct vdev_dev *dev)
 {
 	struct pci_vdev *fn = dev->base.dev;
 
+	/* A recorder still attached keeps its file until vdev_trace_stop(), not the device. */
+	if (dev->base.trace != NULL)
+		vdev_trace_detach(dev->base.trace);
 	vdev_virtio_release(&dev->base);
 	if (dev->have_done)
 		vdev_completions_fini(&dev->done);
@@ -164,13 +168,19 @@ VDEV_EXPORT int vdev_dev_next_timeout_ms(struct vdev_dev *dev)
 
 VDEV_EXPORT int vdev_dev_poll(struct vdev_dev *dev)
 {
+	struct vdev_trace *t;
 	int rc = 0;
 
 	if (dev == NULL)
 		return -EINVAL;
 	pthread_mutex_lock(&dev->lock);
+	t = dev->base.trace;
+	if (vdev_unlikely(t != NULL))
+		vdev_trace_enter(t);
 	if (dev->ops->poll)
 		rc = dev->ops->poll(dev);
+	if (vdev_unlikely(t != NULL))
+		vdev_trace_leave_poll(t);
 	pthread_mutex_unlock(&dev->lock);
 	return rc;
 }

@@ -69,6 +69,8 @@ struct pci_vdev {
 	struct vdev_pci_stats stats;
 	const struct pci_vdev_hooks *hooks;
 	void *arg;                 /* the layer above (a struct virtio_base) */
+	struct vdev_trace *trace;  /* the recorder of the device on this function, or NULL
+				      (src/trace/trace_hooks.h) */
 };
 
 void vdev_pci_set_hooks(struct pci_vdev *dev, const struct pci_vdev_hooks *hooks, void *arg);

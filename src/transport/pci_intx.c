@@ -8,6 +8,7 @@
 #include "core/vmctx.h"
 #include "transport/pci_caps.h"
 #include "transport/pci_internal.h"
+#include "trace/trace_hooks.h"
 
 void vdev_pci_intx_refresh(struct pci_vdev *dev)
 {
@@ -23,6 +24,8 @@ void vdev_pci_intx_refresh(struct pci_vdev *dev)
 	dev->intx_out = out;
 	if (out)
 		dev->stats.intx_asserts++;
+	if (vdev_unlikely(dev->trace != NULL))
+		vdev_trace_irq_intx(dev->trace, out);
 	vdev_ctx_intx_set(dev->ctx, dev, out);
 }
 

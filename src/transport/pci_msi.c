@@ -9,6 +9,7 @@
 #include "core/vmctx.h"
 #include "transport/pci_caps.h"
 #include "transport/pci_internal.h"
+#include "trace/trace_hooks.h"
 
 #define MSI_CTRL 2
 #define MSI_ADDR_LO 4
@@ -102,6 +103,8 @@ int vdev_pci_msi_send(struct pci_vdev *dev, unsigned vector)
 	cap = &dev->cfg[dev->msi.cap];
 	addr = vdev_ld32(cap + MSI_ADDR_LO) | ((uint64_t)vdev_ld32(cap + MSI_ADDR_HI) << 32);
 	data = vdev_ld16(cap + MSI_DATA) | vector;
+	if (vdev_unlikely(dev->trace != NULL))
+		vdev_trace_irq_msi(dev->trace, addr, data);
 	rc = vdev_ctx_msi_send(dev->ctx, dev, addr, data);
 	if (rc < 0) {
 		dev->stats.irq_failed++;

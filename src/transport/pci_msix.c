@@ -12,6 +12,7 @@
 #include "core/vmctx.h"
 #include "transport/pci_caps.h"
 #include "transport/pci_internal.h"
+#include "trace/trace_hooks.h"
 
 #define MSIX_ENTRY_ADDR_LO 0
 #define MSIX_ENTRY_ADDR_HI 4
@@ -64,7 +65,11 @@ static void pba_clear(struct pci_vdev *dev, int vec)
 static int msix_deliver(struct pci_vdev *dev, int vec)
 {
 	const struct vdev_msix_entry *e = &dev->msix.table[vec];
-	int rc = vdev_ctx_msi_send(dev->ctx, dev, e->addr, e->data);
+	int rc;
+
+	if (vdev_unlikely(dev->trace != NULL))
+		vdev_trace_irq_msi(dev->trace, e->addr, e->data);
+	rc = vdev_ctx_msi_send(dev->ctx, dev, e->addr, e->data);
 
 	if (rc < 0) {
 		dev->stats.irq_failed++;

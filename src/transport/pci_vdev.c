@@ -12,6 +12,7 @@
 #include "core/vmctx.h"
 #include "transport/pci_caps.h"
 #include "transport/pci_internal.h"
+#include "trace/trace_hooks.h"
 
 #define PCI_CAP_START 0x40
 #define PCI_CMD_WMASK (PCIM_CMD_PORTEN | PCIM_CMD_MEMEN | PCIM_CMD_BUSMASTEREN | PCIM_CMD_INTxDIS)
@@ -353,6 +354,7 @@ static int cfgread_locked(struct pci_vdev *dev, int coff, int bytes, uint32_t *v
 
 VDEV_EXPORT int vdev_pci_cfgread(struct pci_vdev *dev, int coff, int bytes, uint32_t *val)
 {
+	struct vdev_trace *t;
 	int rc;
 
 	if (val == NULL)
@@ -362,7 +364,12 @@ VDEV_EXPORT int vdev_pci_cfgread(struct pci_vdev *dev, int coff, int bytes, uint
 		return -EINVAL;
 	}
 	cfg_lock(dev);
+	t = dev->trace;
+	if (vdev_unlikely(t != NULL))
+		vdev_trace_enter(t);
 	rc = cfgread_locked(dev, coff, bytes, val);
+	if (vdev_unlikely(t != NULL))
+		vdev_trace_leave_cfg(t, false, coff, bytes, *val, rc);
 	cfg_unlock(dev);
 	return rc;
 }
@@ -423,12 +430,18 @@ static int cfgwrite_locked(struct pci_vdev *dev, int coff, int bytes, uint32_t v
 
 VDEV_EXPORT int vdev_pci_cfgwrite(struct pci_vdev *dev, int coff, int bytes, uint32_t val)
 {
+	struct vdev_trace *t;
 	int rc;
 
 	if (dev == NULL)
 		return -EINVAL;
 	cfg_lock(dev);
+	t = dev->trace;
+	if (vdev_unlikely(t != NULL))
+		vdev_trace_enter(t);
 	rc = cfgwrite_locked(dev, coff, bytes, val);
+	if (vdev_unlikely(t != NULL))
+		vdev_trace_leave_cfg(t, true, coff, bytes, val, rc);
 	cfg_unlock(dev);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include "core/vmctx.h"
 #include "transport/pci_internal.h"
 #include "transport/virtio_pci_internal.h"
+#include "trace/trace_hooks.h"
 #include "vdev/virtio_pci.h"
 
 /* ---- the transport as the core sees it ---- */
@@ -165,6 +166,31 @@ void vdev_vpci_bar_write(struct virtio_base *base, int bar, uint64_t off, int si
 		vdev_virtio_bad_access(base, "write to a BAR with no registers", off, size);
 }
 
+/* The same accesses with a recorder attached: kept out of line, so the untraced path
+ * pays one test and keeps its registers (trace_hooks.h). */
+static __attribute__((noinline, cold)) uint64_t traced_bar_read(struct virtio_base *base,
+								  int bar, uint64_t off, int size)
+{
+	struct vdev_trace *t = base->trace;
+	uint64_t val;
+
+	vdev_trace_enter(t);
+	val = vdev_vpci_bar_read(base, bar, off, size);
+	vdev_trace_leave_bar(t, false, bar, off, size, val);
+	return val;
+}
+
+static __attribute__((noinline, cold)) void traced_bar_write(struct virtio_base *base, int bar,
+							       uint64_t off, int size,
+							       uint64_t val)
+{
+	struct vdev_trace *t = base->trace;
+
+	vdev_trace_enter(t);
+	vdev_vpci_bar_write(base, bar, off, size, val);
+	vdev_trace_leave_bar(t, true, bar, off, size, val);
+}
+
 VDEV_EXPORT uint64_t virtio_pci_read(struct vmctx *ctx, int vcpu, struct pci_vdev *dev,
 				     int baridx, uint64_t offset, int size)
 {
@@ -176,7 +202,10 @@ VDEV_EXPORT uint64_t virtio_pci_read(struct vmctx *ctx, int vcpu, struct pci_vde
 	if (dev == NULL || (base = dev->arg) == NULL)
 		return 0;
 	vdev_virtio_lock(base);
-	val = vdev_vpci_bar_read(base, baridx, offset, size);
+	if (vdev_unlikely(base->trace != NULL))
+		val = traced_bar_read(base, baridx, offset, size);
+	else
+		val = vdev_vpci_bar_read(base, baridx, offset, size);
 	vdev_virtio_unlock(base);
 	return val;
 }
@@ -191,7 +220,10 @@ VDEV_EXPORT void virtio_pci_write(struct vmctx *ctx, int vcpu, struct pci_vdev *
 	if (dev == NULL || (base = dev->arg) == NULL)
 		return;
 	vdev_virtio_lock(base);
-	vdev_vpci_bar_write(base, baridx, offset, size, value);
+	if (vdev_unlikely(base->trace != NULL))
+		traced_bar_write(base, baridx, offset, size, value);
+	else
+		vdev_vpci_bar_write(base, baridx, offset, size, value);
 	vdev_virtio_unlock(base);
 }
 

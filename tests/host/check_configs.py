@@ -70,6 +70,23 @@ def main():
         else:
             failed += 1
             print(f"FAIL valid configuration: exit {r.returncode}: {r.stderr.strip()}")
+        # A trace on a qemu-proxy device is accepted, and checking it creates nothing:
+        # the file is written only when a guest connects.
+        traced = os.path.join(work, "traced.json")
+        trace_file = os.path.join(work, "disk0.trace")
+        with open(traced, "w", encoding="utf-8") as f:
+            f.write('{"devices": [{"id": "disk0", "type": "blk", "path": "%s", '
+                    '"connector": {"type": "qemu-proxy", "path": "%s/d.sock"}, '
+                    '"trace": {"path": "%s"}}]}' % (img, work, trace_file))
+        before = snapshot(work)
+        r = run(host, "--check-config", traced)
+        if r.returncode == 0 and "disk0" in r.stdout and snapshot(work) == before:
+            passed += 1
+            print("ok   a configuration with a trace is accepted and creates nothing")
+        else:
+            failed += 1
+            print(f"FAIL traced configuration: exit {r.returncode}: {r.stderr.strip()}; "
+                  f"created: {sorted(set(snapshot(work)) - set(before))}")
     finally:
         shutil.rmtree(work)
     print(f"{passed} passed, {failed} failed")

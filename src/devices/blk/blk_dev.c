@@ -18,6 +18,8 @@
 #include "core/common.h"
 #include "core/vmctx.h"
 #include "devices/blk/blk_internal.h"
+#include "trace/trace_format.h"
+#include "trace/trace_hooks.h"
 
 #define BLK_DEFAULT_QSIZE 256
 #define BLK_DEFAULT_SEG_MAX 126
@@ -261,6 +263,9 @@ static int blk_poll(struct vdev_dev *dev)
 		struct vdev_completion *next = c->next;
 		struct blk_req *req = container_of(c, struct blk_req, node);
 
+		/* Stale ones too: a replay's backend holds them as well and must let go. */
+		if (vdev_unlikely(dev->base.trace != NULL))
+			vdev_trace_complete(dev->base.trace, req->q->idx, req->head, req->result);
 		if (req->epoch == dev->base.epoch)
 			req_deliver(b, req->q, req, status_of(req->result));
 		else
@@ -611,6 +616,7 @@ VDEV_EXPORT int vdev_blk_resize(struct vdev_dev *dev, uint64_t size_bytes)
 {
 	struct blk_dev *b = as_blk(dev);
 	uint64_t capacity = size_bytes / VDEV_BLK_SECTOR_SIZE;
+	struct vdev_trace *t;
 
 	if (b == NULL)
 		return -EINVAL;
@@ -619,9 +625,14 @@ VDEV_EXPORT int vdev_blk_resize(struct vdev_dev *dev, uint64_t size_bytes)
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&dev->lock);
+	t = dev->base.trace;
+	if (t != NULL)
+		vdev_trace_enter(t);
 	b->lim.capacity = capacity;
 	b->cfg.capacity = htole64(capacity);
 	virtio_config_changed(&dev->base);
+	if (t != NULL)
+		vdev_trace_leave_host(t, VDEV_TR_HOST_BLK_RESIZE, size_bytes, 0);
 	pthread_mutex_unlock(&dev->lock);
 	vdev_virtio_log(&dev->base, VDEV_LOG_INFO, "resized to %llu sectors",
 			(unsigned long long)capacity);
@@ -639,4 +650,26 @@ VDEV_EXPORT uint64_t vdev_blk_capacity(struct vdev_dev *dev)
 	cap = b->lim.capacity;
 	pthread_mutex_unlock(&dev->lock);
 	return cap;
+}
+
+/* ---- for traces ---- */
+
+int blk_shape_of(struct vdev_dev *dev, struct blk_shape *out)
+{
+	struct blk_dev *b = as_blk(dev);
+
+	if (b == NULL || out == NULL)
+		return -EINVAL;
+	out->nq = (uint16_t)b->nq;
+	out->qsize = b->vqs[0].qsize_max ? b->vqs[0].qsize_max : b->vqs[0].qsize;
+	out->offered = dev->base.device_caps;
+	out->writeback_default = b->writeback_default;
+	out->lim = b->lim;
+	out->cfg = b->cfg;
+	return 0;
+}
+
+uint16_t blk_io_head(const struct vdev_blk_io *io)
+{
+	return container_of(io, const struct blk_req, io)->head;
 }

@@ -7,6 +7,8 @@
 #include "core/common.h"
 #include "core/vmctx.h"
 #include "devices/console/console_internal.h"
+#include "trace/trace_format.h"
+#include "trace/trace_hooks.h"
 
 #define CON_DEFAULT_COLS 80
 #define CON_DEFAULT_ROWS 24
@@ -314,6 +316,19 @@ static void con_unlock(struct con_dev *c)
 	pthread_mutex_unlock(&c->dev.lock);
 }
 
+/* A host control is an entry point of its own for a recorder (trace_hooks.h). */
+static void host_enter(struct con_dev *c)
+{
+	if (c->dev.base.trace != NULL)
+		vdev_trace_enter(c->dev.base.trace);
+}
+
+static void host_leave(struct con_dev *c, int op, uint64_t a, uint64_t b)
+{
+	if (c->dev.base.trace != NULL)
+		vdev_trace_leave_host(c->dev.base.trace, op, a, b);
+}
+
 VDEV_EXPORT int vdev_console_resize(struct vdev_dev *dev, uint32_t port, uint16_t cols,
 				    uint16_t rows)
 {
@@ -322,6 +337,7 @@ VDEV_EXPORT int vdev_console_resize(struct vdev_dev *dev, uint32_t port, uint16_
 
 	if (c == NULL)
 		return -EINVAL;
+	host_enter(c);
 	if (port >= c->max_nr_ports || !c->ports[port].present) {
 		rc = -EINVAL;
 	} else if (port == 0) {
@@ -339,6 +355,7 @@ VDEV_EXPORT int vdev_console_resize(struct vdev_dev *dev, uint32_t port, uint16_
 		c->ports[port].pending |= CON_PEND_RESIZE;
 		con_wake(c);
 	}
+	host_leave(c, VDEV_TR_HOST_CON_RESIZE, port, (uint64_t)cols << 16 | rows);
 	con_unlock(c);
 	return rc;
 }
@@ -350,6 +367,7 @@ VDEV_EXPORT int vdev_console_set_open(struct vdev_dev *dev, uint32_t port, bool 
 
 	if (c == NULL)
 		return -EINVAL;
+	host_enter(c);
 	if (!c->multiport_offered) {
 		rc = -ENOTSUP;
 	} else if (port >= c->max_nr_ports || !c->ports[port].present) {
@@ -359,6 +377,7 @@ VDEV_EXPORT int vdev_console_set_open(struct vdev_dev *dev, uint32_t port, bool 
 		c->ports[port].pending |= CON_PEND_OPEN;
 		con_wake(c);
 	}
+	host_leave(c, VDEV_TR_HOST_CON_OPEN, port, open ? 1 : 0);
 	con_unlock(c);
 	return rc;
 }

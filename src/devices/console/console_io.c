@@ -15,6 +15,8 @@
 
 #include "core/common.h"
 #include "devices/console/console_internal.h"
+#include "trace/trace_format.h"
+#include "trace/trace_hooks.h"
 
 /* ---- iovec helpers ---- */
 
@@ -112,6 +114,9 @@ static int emerg_flush(struct con_dev *c)
 			break;
 		}
 		n = p->be.write(p->be.opaque, &iov, 1);
+		if (vdev_unlikely(c->dev.base.trace != NULL))
+			vdev_trace_backend(c->dev.base.trace, VDEV_TR_BE_CON_WRITE, 0,
+					   vdev_trace_result(n), NULL, 0);
 		if (n == -EAGAIN || n == 0) {
 			c->emerg_blocked = true;
 			return -EAGAIN;
@@ -185,6 +190,10 @@ static int tx_write(struct con_dev *c, struct con_port *p, uint32_t port)
 	while (p->tx_idx < p->tx_niov) {
 		ssize_t n = p->be.write(p->be.opaque, &p->tx_iov[p->tx_idx],
 					p->tx_niov - p->tx_idx);
+
+		if (vdev_unlikely(c->dev.base.trace != NULL))
+			vdev_trace_backend(c->dev.base.trace, VDEV_TR_BE_CON_WRITE, (int)port,
+					   vdev_trace_result(n), NULL, 0);
 
 		if (n == -EAGAIN || n == 0)
 			return -EAGAIN;
@@ -290,6 +299,11 @@ void con_process_rx(struct con_dev *c, uint32_t port)
 		}
 		(void)con_iov_to_buf(iov, n, NULL, 0, &total);
 		r = p->be.read(p->be.opaque, iov, n);
+		/* The bytes it wrote into the guest's buffers are what a replay must give. */
+		if (vdev_unlikely(c->dev.base.trace != NULL))
+			vdev_trace_backend_iov(c->dev.base.trace, VDEV_TR_BE_CON_READ, (int)port,
+					       vdev_trace_result(r), iov, n,
+					       r > 0 ? ((size_t)r < total ? (size_t)r : total) : 0);
 		if (r > 0) {
 			if ((size_t)r > total)
 				r = (ssize_t)total; /* a backend that claims too much */

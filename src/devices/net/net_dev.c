@@ -12,6 +12,8 @@
 #include "core/common.h"
 #include "core/vmctx.h"
 #include "devices/net/net_internal.h"
+#include "trace/trace_format.h"
+#include "trace/trace_hooks.h"
 
 #define NET_DEFAULT_QSIZE 256
 
@@ -432,10 +434,14 @@ static struct net_dev *as_net(struct vdev_dev *dev)
 VDEV_EXPORT int vdev_net_set_link(struct vdev_dev *dev, bool up)
 {
 	struct net_dev *n = as_net(dev);
+	struct vdev_trace *t;
 
 	if (n == NULL)
 		return -EINVAL;
 	pthread_mutex_lock(&n->dev.lock);
+	t = n->dev.base.trace;
+	if (t != NULL)
+		vdev_trace_enter(t);
 	if (n->link_up != up) {
 		n->link_up = up;
 		vdev_st16(&n->cfg.status, up ? VIRTIO_NET_S_LINK_UP : 0);
@@ -444,6 +450,8 @@ VDEV_EXPORT int vdev_net_set_link(struct vdev_dev *dev, bool up)
 		if (n->dev.base.status & VIRTIO_CR_STATUS_DRIVER_OK)
 			virtio_config_changed(&n->dev.base);
 	}
+	if (t != NULL)
+		vdev_trace_leave_host(t, VDEV_TR_HOST_NET_LINK, up ? 1 : 0, 0);
 	pthread_mutex_unlock(&n->dev.lock);
 	return 0;
 }

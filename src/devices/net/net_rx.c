@@ -14,6 +14,8 @@
 
 #include "core/common.h"
 #include "devices/net/net_internal.h"
+#include "trace/trace_format.h"
+#include "trace/trace_hooks.h"
 
 /* The writable part of one chain. */
 struct wchain {
@@ -237,11 +239,30 @@ bool net_rx_wants_fd(struct net_dev *n, unsigned int q)
 	return net_rx_vq(n, q % n->active_pairs) != NULL;
 }
 
+/* What the backend gave: its answer, the header image and the frame. */
+static void trace_recv(struct net_dev *n, unsigned int q, const struct net_rxq *r, ssize_t len)
+{
+	uint8_t img[VDEV_TRACE_NET_HDR_LEN];
+	struct iovec iov[2] = {{img, sizeof(img)}, {r->buf, 0}};
+	uint64_t total = 0;
+
+	if (len >= 0) {
+		vdev_trace_net_hdr_encode(&r->hdr, img);
+		iov[1].iov_len = (size_t)len < VDEV_NET_MAX_FRAME ? (size_t)len : VDEV_NET_MAX_FRAME;
+		total = sizeof(img) + iov[1].iov_len;
+	}
+	vdev_trace_backend_iov(n->dev.base.trace, VDEV_TR_BE_NET_RECV, (int)q,
+			       vdev_trace_result(len), iov, 2, total);
+}
+
 /* Read one frame from backend queue q into its host buffer. 1: got one, 0: none. */
 static int rx_fetch(struct net_dev *n, unsigned int q)
 {
 	struct net_rxq *r = &n->rxq[q];
 	ssize_t len = n->be.recv(n->be.opaque, q, &r->hdr, r->buf, VDEV_NET_MAX_FRAME);
+
+	if (vdev_unlikely(n->dev.base.trace != NULL))
+		trace_recv(n, q, r, len);
 
 	if (len == -EAGAIN)
 		return 0;

@@ -14,6 +14,8 @@
 
 #include "core/common.h"
 #include "devices/net/net_internal.h"
+#include "trace/trace_format.h"
+#include "trace/trace_hooks.h"
 
 /* Drop the first `skip` bytes of iov[0..n) in place; returns the new count. */
 static int iov_strip(struct iovec *iov, int n, size_t skip)
@@ -99,6 +101,9 @@ static bool tx_send(struct net_dev *n, struct net_txq *t, struct virtio_vq_info 
 		return true;
 	}
 	rc = n->be.send(n->be.opaque, p % n->be.nqueues, &t->hdr, t->iov, t->niov);
+	if (vdev_unlikely(n->dev.base.trace != NULL))
+		vdev_trace_backend(n->dev.base.trace, VDEV_TR_BE_NET_SEND,
+				   (int)(p % n->be.nqueues), rc, NULL, 0);
 	if (rc == -EAGAIN) {
 		if (!*blocked_before)
 			n->nstats.tx_blocked++;

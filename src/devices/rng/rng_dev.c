@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "core/common.h"
 #include "core/vmctx.h"
@@ -129,15 +128,6 @@ static const struct vdev_dev_ops rng_dev_ops = {
 
 /* ---- configuration ---- */
 
-static uint64_t rng_mono_ns(void *arg)
-{
-	struct timespec ts;
-
-	(void)arg;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * RNG_NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 #define REFUSE(...)                                                                    \
 	do {                                                                           \
 		vdev_ctx_log(ctx, VDEV_LOG_ERROR, devname, "rng: " __VA_ARGS__);       \
@@ -195,7 +185,7 @@ static int check_config(struct vmctx *ctx, const char *devname, const struct vde
 }
 
 /* Everything from the config except the source; allocations sized from it only. */
-static int rng_setup(struct rng_dev *r, const struct vdev_rng_config *c)
+static int rng_setup(struct vmctx *ctx, struct rng_dev *r, const struct vdev_rng_config *c)
 {
 	uint16_t qsize = c->queue_size ? c->queue_size : VDEV_RNG_DEFAULT_QUEUE_SIZE;
 
@@ -204,7 +194,8 @@ static int rng_setup(struct rng_dev *r, const struct vdev_rng_config *c)
 					      : VDEV_RNG_DEFAULT_REQUEST_BYTES;
 	r->per_poll = c->max_requests_per_poll ? c->max_requests_per_poll
 					       : VDEV_RNG_DEFAULT_REQUESTS_PER_POLL;
-	r->clock_ns = c->clock_ns ? c->clock_ns : rng_mono_ns;
+	/* NULL: the host's clock (vdev_ctx_now_ns), which a trace replay controls. */
+	r->clock_ns = c->clock_ns;
 	r->clock_arg = c->clock_arg;
 	r->n_iov = 2 * qsize + RNG_IOV_SLACK;
 	r->iov = calloc((size_t)r->n_iov, sizeof(*r->iov));
@@ -213,7 +204,7 @@ static int rng_setup(struct rng_dev *r, const struct vdev_rng_config *c)
 		return -ENOMEM;
 	rng_limiter_set(&r->lim, c->rate_bytes_per_sec,
 			c->rate_burst_bytes ? c->rate_burst_bytes : c->rate_bytes_per_sec,
-			rng_now(r));
+			r->clock_ns ? r->clock_ns(r->clock_arg) : vdev_ctx_now_ns(ctx));
 	return 0;
 }
 
@@ -244,7 +235,7 @@ VDEV_EXPORT int vdev_rng_create(struct vmctx *ctx, const char *name,
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return -ENOMEM;
-	rc = rng_setup(r, cfg);
+	rc = rng_setup(ctx, r, cfg);
 	if (rc == 0)
 		rc = rng_open_source(ctx, devname, r, cfg);
 	if (rc < 0) {

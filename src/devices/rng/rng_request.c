@@ -11,11 +11,19 @@
 #include <errno.h>
 
 #include "core/common.h"
+#include "core/vmctx.h"
 #include "devices/rng/rng_internal.h"
+#include "trace/trace_format.h"
+#include "trace/trace_hooks.h"
 
 uint64_t rng_now(const struct rng_dev *r)
 {
-	return r->clock_ns(r->clock_arg);
+	struct vdev_trace *t = r->dev.base.trace;
+	uint64_t now = r->clock_ns ? r->clock_ns(r->clock_arg) : vdev_ctx_now_ns(r->dev.base.vmctx);
+
+	if (t != NULL)
+		vdev_trace_time(t, now);
+	return now;
 }
 
 bool rng_live(struct rng_dev *r)
@@ -46,6 +54,11 @@ static uint64_t writable_bytes(struct rng_dev *r, int n)
 static ssize_t source_read(struct rng_dev *r, uint8_t *p, size_t len)
 {
 	ssize_t got = r->be.read(r->be.opaque, p, len);
+
+	/* What the source answered, before folding: a replay's source answers the same. */
+	if (r->dev.base.trace != NULL)
+		vdev_trace_backend(r->dev.base.trace, VDEV_TR_BE_RNG_READ, 0,
+				   vdev_trace_result(got), NULL, 0);
 
 	if (got == 0 || got > (ssize_t)len)
 		return -EIO;
