@@ -163,11 +163,15 @@ bool replay_take_complete(struct vdev_replay *rp, uint16_t queue, uint16_t head,
 	return false;
 }
 
+/*
+ * The device never looks at these bytes, so one recognisable non-zero byte per call is
+ * enough. A per-byte pattern loop, traced by the fuzzers' comparison instrumentation and
+ * checked byte by byte by ASan, took 70% of a fuzz run when a large blk read was filled
+ * (perf, trace_blk_transitional: 30 ms an input); memset is one range check.
+ */
 void replay_fill_pattern(void *buf, size_t len, uint64_t seed)
 {
-	uint8_t *p = buf;
+	uint8_t b = (uint8_t)(0xA5 ^ (seed * 0x9Du));
 
-	/* Cheap, position-dependent and never all zero: data a test can recognise. */
-	for (size_t i = 0; i < len; i++)
-		p[i] = (uint8_t)(0xA5 ^ ((seed + i) * 0x9Du));
+	memset(buf, b != 0 ? b : 0xA5, len);
 }
