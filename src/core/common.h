@@ -4,8 +4,10 @@
 #define VDEV_SRC_CORE_COMMON_H
 
 #include <endian.h>
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 /* Symbols are hidden by default (-fvisibility=hidden); the public API is marked. */
 #define VDEV_EXPORT __attribute__((visibility("default")))
@@ -14,6 +16,16 @@
 #define vdev_unlikely(x) __builtin_expect(!!(x), 0)
 
 #define VDEV_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * The positive errno of a failed backend call. A backend is the embedder's code and may
+ * answer any negative number; one that is not an errno (past -4095, INT_MIN, SSIZE_MIN)
+ * becomes EIO, so nothing downstream negates or logs a value that cannot be one.
+ */
+static inline int vdev_backend_errno(ssize_t rc)
+{
+	return rc < 0 && rc >= -4095 ? (int)-rc : EIO;
+}
 
 static inline int vdev_is_pow2(uint64_t v)
 {

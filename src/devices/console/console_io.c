@@ -198,7 +198,7 @@ static int tx_write(struct con_dev *c, struct con_port *p, uint32_t port)
 		if (n == -EAGAIN || n == 0)
 			return -EAGAIN;
 		if (n < 0) {
-			tx_drop(c, p, "backend write failed", (int)-n);
+			tx_drop(c, p, "backend write failed", vdev_backend_errno(n));
 			return 0;
 		}
 		p->tx_held_err_logged = false;

@@ -62,7 +62,7 @@ static ssize_t source_read(struct rng_dev *r, uint8_t *p, size_t len)
 
 	if (got == 0 || got > (ssize_t)len)
 		return -EIO;
-	return got;
+	return got < 0 ? -vdev_backend_errno(got) : got;
 }
 
 /*
