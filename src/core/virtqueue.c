@@ -110,29 +110,13 @@ static inline void desc_copy(struct virtio_desc *d, const volatile struct virtio
 	desc_to_host(d);
 }
 
-/* Append the buffer of one (non-indirect) descriptor, translated fragment by fragment. */
-static int add_buffer(struct chain_walk *w, const struct virtio_desc *d)
+/* Append [addr, addr+len) to the walk, translated fragment by fragment. */
+static int add_fragments(struct chain_walk *w, uint64_t addr, uint64_t len, bool writable)
 {
 	struct vmctx *ctx = w->vq->base->vmctx;
 	struct vdev_trace *trace = w->vq->base->trace;
-	bool writable = (d->flags & VRING_DESC_F_WRITE) != 0;
 	enum vdev_dma_dir dir = writable ? VDEV_DMA_WRITE : VDEV_DMA_READ;
-	uint64_t addr = d->addr;
-	uint64_t len = d->len;
 
-	if (writable)
-		w->seen_write = true;
-	else if (w->seen_write)
-		return walk_fail(w, "readable descriptor after a writable one");
-	if (len == 0)
-		return 0;
-	if (addr > UINT64_MAX - len)
-		return walk_fail(w, "buffer wraps the address space");
-	w->total += len;
-	if (w->total > CHAIN_MAX_BYTES)
-		return walk_fail(w, "chain longer than 4 GiB");
-	if (writable)
-		w->writable += len;
 	while (len > 0) {
 		void *hva;
 		uint64_t n;
@@ -155,6 +139,28 @@ static int add_buffer(struct chain_walk *w, const struct virtio_desc *d)
 		len -= n;
 	}
 	return 0;
+}
+
+/* Append the buffer of one (non-indirect) descriptor. */
+static int add_buffer(struct chain_walk *w, const struct virtio_desc *d)
+{
+	bool writable = (d->flags & VRING_DESC_F_WRITE) != 0;
+	uint64_t len = d->len;
+
+	if (writable)
+		w->seen_write = true;
+	else if (w->seen_write)
+		return walk_fail(w, "readable descriptor after a writable one");
+	if (len == 0)
+		return 0;
+	if (d->addr > UINT64_MAX - len)
+		return walk_fail(w, "buffer wraps the address space");
+	w->total += len;
+	if (w->total > CHAIN_MAX_BYTES)
+		return walk_fail(w, "chain longer than 4 GiB");
+	if (writable)
+		w->writable += len;
+	return add_fragments(w, d->addr, len, writable);
 }
 
 /* Read entry i of an indirect table, whether the table is one mapping or fragments. */
@@ -293,6 +299,50 @@ static int pending_entries(struct virtio_vq_info *vq)
 	return pending;
 }
 
+/*
+ * The common chain, one direct descriptor, in a straight line: the checks walk_chain()
+ * and add_buffer() make, without their bookkeeping. Returns the number of iovecs
+ * filled; 0 when the chain is not of that kind (chained, indirect, empty, or the device
+ * is traced, whose recorder hooks live in the general walk) and nothing was translated
+ * yet, so the general walk takes it from the start; -1 with w->err set. A buffer the
+ * host translates in several fragments continues in the general walk's loop, so every
+ * translation is asked for exactly once.
+ */
+static inline int take_single(struct chain_walk *w, uint16_t head)
+{
+	struct virtio_vq_info *vq = w->vq;
+	struct vmctx *ctx = vq->base->vmctx;
+	struct virtio_desc d;
+	bool writable;
+	void *hva;
+	uint64_t n;
+
+	desc_copy(&d, &vq->desc[head]);
+	if ((d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) || d.len == 0 ||
+	    vdev_unlikely(vq->base->trace != NULL))
+		return 0;
+	vq->base->stats.descriptors++;
+	writable = (d.flags & VRING_DESC_F_WRITE) != 0;
+	if (vdev_ctx_translate(ctx, d.addr, d.len, writable ? VDEV_DMA_WRITE : VDEV_DMA_READ,
+			       &hva, &n) < 0)
+		return walk_fail(w, d.addr > UINT64_MAX - d.len ? "buffer wraps the address space"
+								  : "buffer is not guest RAM");
+	w->iov[0].iov_base = hva;
+	w->iov[0].iov_len = n;
+	if (w->flags)
+		w->flags[0] = writable ? VRING_DESC_F_WRITE : 0;
+	w->niov = 1;
+	if (writable) {
+		vdev_ctx_mark_dirty(ctx, d.addr, n);
+		w->writable = d.len;
+	}
+	if (vdev_likely(n == d.len))
+		return 1;
+	if (add_fragments(w, d.addr + n, d.len - n, writable) < 0)
+		return -1;
+	return w->niov;
+}
+
 VDEV_EXPORT int vq_getchain(struct virtio_vq_info *vq, uint16_t *pidx, struct iovec *iov,
 			    int n_iov, uint16_t *flags)
 {
@@ -304,7 +354,7 @@ VDEV_EXPORT int vq_getchain(struct virtio_vq_info *vq, uint16_t *pidx, struct io
 	 * complete them must not keep us in this loop forever. */
 	for (uint32_t taken = 0; taken <= vq->qsize; taken++) {
 		struct chain_walk w = {vq, iov, flags, n_iov, 0, 0, 0, false, NULL};
-		int pending;
+		int pending, niov;
 		uint16_t head;
 
 		if (vq->flags & VQ_BROKED)
@@ -321,7 +371,10 @@ VDEV_EXPORT int vq_getchain(struct virtio_vq_info *vq, uint16_t *pidx, struct io
 			vdev_vq_break(vq, "head made available again while in flight");
 			return -1;
 		}
-		if (walk_chain(&w, head) < 0) {
+		niov = take_single(&w, head);
+		if (niov == 0)
+			niov = walk_chain(&w, head) < 0 ? -1 : w.niov;
+		if (niov < 0) {
 			vdev_vq_break(vq, w.err);
 			return -1;
 		}
@@ -329,14 +382,14 @@ VDEV_EXPORT int vq_getchain(struct virtio_vq_info *vq, uint16_t *pidx, struct io
 		vq->inflight[head] = VDEV_VQ_INFLIGHT | w.writable;
 		vq->n_inflight++;
 		vq->base->stats.chains++;
-		if (w.niov == 0) {
+		if (niov == 0) {
 			/* Nothing for the device to look at: give it back at once (H31). */
 			vq_relchain(vq, head, 0);
 			continue;
 		}
 		vq->last_head = head;
 		*pidx = head;
-		return w.niov;
+		return niov;
 	}
 	return 0;
 }
