@@ -246,8 +246,26 @@ static int parse_blk(struct walk *w, json_object *d, struct host_blk_config *b)
 
 	b->discard = true;
 	b->write_zeroes = true;
-	if ((rc = get_string(w, d, "path", true, b->path, sizeof(b->path))) < 0 ||
-	    (rc = check_existing_file(w, "path", b->path, true)) < 0 ||
+	/* "null_size": a disk that stores nothing (benchmarks), instead of "path". */
+	if ((rc = get_uint(w, d, "null_size", 0, (uint64_t)1 << 50, &b->null_size)) < 0)
+		return rc;
+	if (b->null_size != 0 && b->null_size < 512) {
+		size_t l = enter(w, "null_size");
+
+		rc = fail(w, "at least 512 bytes");
+		leave(w, l);
+		return rc;
+	}
+	if (b->null_size != 0 && json_object_object_get_ex(d, "path", NULL)) {
+		size_t l = enter(w, "path");
+
+		rc = fail(w, "not used with \"null_size\"");
+		leave(w, l);
+		return rc;
+	}
+	if ((b->null_size == 0 &&
+	     ((rc = get_string(w, d, "path", true, b->path, sizeof(b->path))) < 0 ||
+	      (rc = check_existing_file(w, "path", b->path, true)) < 0)) ||
 	    (rc = get_bool(w, d, "readonly", &b->readonly)) < 0 ||
 	    (rc = get_string(w, d, "serial", false, b->serial, sizeof(b->serial))) < 0 ||
 	    (rc = get_bool(w, d, "discard", &b->discard)) < 0 ||
@@ -444,7 +462,7 @@ static int check_parent_dir(struct walk *w, const char *path)
 static const char *device_file(const struct host_dev_config *dc)
 {
 	switch (dc->type) {
-	case HOST_DEV_BLK: return dc->u.blk.path;
+	case HOST_DEV_BLK: return dc->u.blk.path[0] ? dc->u.blk.path : NULL;
 	case HOST_DEV_CONSOLE:
 		return dc->u.console.backend == HOST_CONSOLE_FILE ? dc->u.console.path : NULL;
 	case HOST_DEV_RNG: return dc->u.rng.path[0] ? dc->u.rng.path : NULL;
@@ -548,9 +566,9 @@ static int parse_device(struct walk *w, json_object *d, struct host_dev_config *
 {
 	static const char *const common[] = {"id", "type", "pci", "connector", "trace"};
 	static const char *const types[] = {"blk", "net", "console", "rng", NULL};
-	static const char *const per_type[][8] = {
+	static const char *const per_type[][9] = {
 		{"path", "readonly", "serial", "num_queues", "queue_size", "blk_size", "discard",
-		 "write_zeroes"},
+		 "write_zeroes", "null_size"},
 		{"mac", "backend", "mtu", "queue_pairs"},
 		{"backend"},
 		{"path", "max_request_bytes", "rate_bytes_per_sec"},
@@ -574,7 +592,7 @@ static int parse_device(struct walk *w, json_object *d, struct host_dev_config *
 	dc->type = (enum host_dev_type)type;
 	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
 		allowed[n++] = common[i];
-	for (int i = 0; i < 8 && per_type[type][i]; i++)
+	for (int i = 0; i < 9 && per_type[type][i]; i++)
 		allowed[n++] = per_type[type][i];
 	allowed[n] = NULL;
 	if ((rc = check_keys(w, d, allowed)) < 0 || (rc = parse_pci(w, d, dc, &pci_given)) < 0 ||

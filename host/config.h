@@ -24,7 +24,8 @@ enum host_conn_type { HOST_CONN_PROXY, HOST_CONN_VHOST_USER };
 enum host_console_backend { HOST_CONSOLE_FILE, HOST_CONSOLE_STDIO, HOST_CONSOLE_PTY };
 
 struct host_blk_config {
-	char path[PATH_MAX];
+	char path[PATH_MAX];  /* empty with null_size */
+	uint64_t null_size;   /* > 0: the null backend of this many bytes instead of a file */
 	bool readonly;
 	char serial[21];
 	uint16_t num_queues;

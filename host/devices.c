@@ -16,9 +16,10 @@
 static int build_blk(const struct host_dev_config *dc, struct vmctx *ctx, struct vdev_dev **out)
 {
 	const struct host_blk_config *b = &dc->u.blk;
+	struct vdev_blk_backend be;
 	struct vdev_blk_config cfg = {
 		.pci = dc->pci,
-		.path = b->path,
+		.path = b->null_size ? NULL : b->path,
 		.readonly = b->readonly,
 		.num_queues = b->num_queues,
 		.queue_size = b->queue_size,
@@ -27,8 +28,18 @@ static int build_blk(const struct host_dev_config *dc, struct vmctx *ctx, struct
 		.no_discard = !b->discard,
 		.no_write_zeroes = !b->write_zeroes,
 	};
+	int rc;
 
-	return vdev_blk_create(ctx, dc->id, &cfg, out);
+	if (b->null_size == 0)
+		return vdev_blk_create(ctx, dc->id, &cfg, out);
+	rc = vdev_blk_null_backend(b->null_size, &be);
+	if (rc < 0)
+		return rc;
+	cfg.backend = &be;
+	rc = vdev_blk_create(ctx, dc->id, &cfg, out);
+	if (rc < 0 && be.destroy)
+		be.destroy(be.opaque); /* not taken over on failure */
+	return rc;
 }
 
 /* The guest's link is only useful with the host end up; addresses are the user's. */

@@ -9,7 +9,8 @@
  * guest memory, and the backend finishes it later, from any thread, with
  * vdev_blk_io_complete(). The status byte and the used ring are written by
  * vdev_dev_poll() on the embedder's thread, and only when the driver has not reset
- * the device meanwhile (HOSTILE.md H12).
+ * the device meanwhile (HOSTILE.md H12); a request the library's own backends (file,
+ * null) complete inside submit(), on that same thread, is answered at once instead.
  *
  * Malformed requests never reach the backend: they get VDEV_BLK_S_IOERR or
  * VDEV_BLK_S_UNSUPP in their status byte, or, when the chain has no writable status
@@ -182,11 +183,21 @@ struct vdev_blk_backend {
  * opened O_RDONLY when `readonly`. Each queue gets `workers` threads (0: 4) doing
  * preadv/pwritev/fdatasync/fallocate (PUNCH_HOLE for discard, ZERO_RANGE or
  * PUNCH_HOLE for write zeroes, with BLKDISCARD/BLKZEROOUT and plain zero writes as
- * fall-backs). Returns 0 with *out filled, -EINVAL for a bad argument or a file that
- * is neither a regular file nor a block device, or the open()'s negative errno.
+ * fall-backs). Requests that cannot block are served inline, inside submit(), on the
+ * device's thread: reads, writes and flushes on a memory-backed file (tmpfs, ramfs),
+ * and reads the page cache holds (preadv2 RWF_NOWAIT) elsewhere.
+ * Returns 0 with *out filled, -EINVAL for a bad argument or a file that is neither a
+ * regular file nor a block device, or the open()'s negative errno.
  */
 int vdev_blk_file_backend(const char *path, bool readonly, unsigned workers,
 			  struct vdev_blk_backend *out);
+
+/*
+ * A backend of `size` bytes (at least 512) that stores nothing: every request
+ * succeeds inside submit() and reads leave guest buffers untouched. For measuring the
+ * device without I/O. Returns 0 with *out filled, -EINVAL, -ENOMEM.
+ */
+int vdev_blk_null_backend(uint64_t size, struct vdev_blk_backend *out);
 
 /* ---------------- the device ---------------- */
 
@@ -196,6 +207,9 @@ struct vdev_blk_config {
 	const char *path;      /* image for the default backend (this or `backend`) */
 	bool readonly;         /* open the image read-only and offer RO */
 	unsigned io_workers;   /* default backend: threads per queue (0: 4) */
+	bool io_no_inline;     /* default backend: never serve a request on the calling
+				  thread (by default requests that cannot block are: see
+				  vdev_blk_file_backend()) */
 	const struct vdev_blk_backend *backend; /* an embedder's backend instead of path */
 	uint16_t num_queues;   /* 0: 1; MQ is offered when > 1 */
 	uint16_t queue_size;   /* per queue, power of two (0: 256) */

@@ -37,6 +37,8 @@ struct vdev_sim_config {
 	uint64_t ram_size;  /* bytes of RAM (required, at most 1 GiB) */
 	uint64_t frag;      /* 0, or: no translation is contiguous beyond a multiple
 			       of this many bytes (tests fragment handling) */
+	bool shared;        /* RAM in a memfd (MAP_SHARED), so another process can map
+			       it: what a vhost-user front end hands its back end */
 };
 
 /* Returns 0, -EINVAL on a bad config, -ENOMEM. */
@@ -53,6 +55,11 @@ void vdev_sim_set_log(struct vdev_sim *sim,
 /* The newest log line (or "" when none), and how many lines were logged in all. */
 const char *vdev_sim_last_log(const struct vdev_sim *sim);
 uint64_t vdev_sim_log_count(const struct vdev_sim *sim);
+
+/* Where RAM is: its guest-physical base and size. */
+void vdev_sim_ram_range(const struct vdev_sim *sim, uint64_t *base, uint64_t *size);
+/* With `shared`: the memfd holding RAM (owned by the sim), else -1. */
+int vdev_sim_memfd(const struct vdev_sim *sim);
 
 /* Allocate `size` bytes of guest RAM aligned to `align` (power of two); 0 on failure. */
 uint64_t vdev_sim_alloc(struct vdev_sim *sim, uint64_t size, uint64_t align);

@@ -59,7 +59,9 @@ struct vdrv_queue {
 	uint16_t last_used;    /* next used entry to consume */
 	uint64_t bad_used;     /* used entries naming no chain in flight (device bug) */
 
-	/* Kick target: a BAR write of the queue index. */
+	/* Kick target: a BAR write of the queue index, or (vhost-user front end) a
+	 * write to this eventfd when it is >= 0. */
+	int kick_fd;
 	int notify_bar;
 	uint64_t notify_off;
 
@@ -138,5 +140,12 @@ static inline bool vdrv_is_legacy(const struct vdev_drv *drv)
 void vdrv_queues_forget(struct vdev_drv *drv);
 /* Free the driver's host-side queue state (close). */
 void vdrv_queues_free(struct vdev_drv *drv);
+/*
+ * Allocate and zero queue q's rings in sim RAM (reused when large enough) and reset
+ * its bookkeeping for `size` entries, without telling any device: for transports
+ * that program the device themselves (drv_vhost_user.c). The queue is left not
+ * ready, kicking nothing. Returns it, or NULL with *rc set.
+ */
+struct vdrv_queue *vdrv_queue_prepare(struct vdev_drv *drv, uint16_t q, uint16_t size, int *rc);
 
 #endif

@@ -39,14 +39,15 @@ uint32_t vdrv_cfg_read(struct vdev_drv *drv, int coff, int width)
 {
 	uint32_t val = 0;
 
-	if (vdev_pci_cfgread(drv->dev, coff, width, &val) < 0)
+	if (drv->dev == NULL || vdev_pci_cfgread(drv->dev, coff, width, &val) < 0)
 		return 0xffffffffU;
 	return val;
 }
 
 void vdrv_cfg_write(struct vdev_drv *drv, int coff, int width, uint32_t val)
 {
-	(void)vdev_pci_cfgwrite(drv->dev, coff, width, val);
+	if (drv->dev != NULL)
+		(void)vdev_pci_cfgwrite(drv->dev, coff, width, val);
 }
 
 bool vdrv_msix_live(struct vdev_drv *drv)
@@ -89,6 +90,9 @@ static void window_write(struct vdev_drv *drv, int bar, uint64_t off, int width,
 
 uint64_t vdrv_bar_read(struct vdev_drv *drv, int bar, uint64_t off, int width)
 {
+	/* A vhost-user front end's driver has no PCI function: nothing to reach. */
+	if (drv->dev == NULL)
+		return ~0ULL;
 	if (drv->access != VDEV_DRV_MODERN_CFGACCESS)
 		return virtio_pci_read(drv->ctx, 0, drv->dev, bar, off, width);
 	if (width == 8) {
@@ -103,6 +107,8 @@ uint64_t vdrv_bar_read(struct vdev_drv *drv, int bar, uint64_t off, int width)
 
 void vdrv_bar_write(struct vdev_drv *drv, int bar, uint64_t off, int width, uint64_t val)
 {
+	if (drv->dev == NULL)
+		return;
 	if (drv->access != VDEV_DRV_MODERN_CFGACCESS) {
 		virtio_pci_write(drv->ctx, 0, drv->dev, bar, off, width, val);
 		return;

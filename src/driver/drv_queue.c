@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/common.h"
 #include "driver/drv_internal.h"
@@ -179,6 +180,11 @@ static int prealloc_indirect(struct vdev_drv *drv, struct vdrv_queue *vq)
 	return 0;
 }
 
+static bool size_ok(uint16_t size, uint16_t max)
+{
+	return size != 0 && size <= max && vdev_is_pow2(size);
+}
+
 static int prepare_queue(struct vdev_drv *drv, struct vdrv_queue *vq, uint16_t size)
 {
 	int rc;
@@ -190,6 +196,7 @@ static int prepare_queue(struct vdev_drv *drv, struct vdrv_queue *vq, uint16_t s
 	vq->notified_idx = 0;
 	vq->last_used = 0;
 	vq->irq_off = false;
+	vq->kick_fd = -1;
 	vq->event_idx = (drv->features & VIRTIO_RING_F_EVENT_IDX) != 0;
 	rc = alloc_rings(drv, vq);
 	if (rc < 0)
@@ -200,12 +207,24 @@ static int prepare_queue(struct vdev_drv *drv, struct vdrv_queue *vq, uint16_t s
 	return prealloc_indirect(drv, vq);
 }
 
-/* ---------------- programming the device ---------------- */
-
-static bool size_ok(uint16_t size, uint16_t max)
+struct vdrv_queue *vdrv_queue_prepare(struct vdev_drv *drv, uint16_t q, uint16_t size, int *rc)
 {
-	return size != 0 && size <= max && vdev_is_pow2(size);
+	struct vdrv_queue *vq;
+
+	if (!size_ok(size, VDEV_VQ_MAX_SIZE)) {
+		*rc = -EINVAL;
+		return NULL;
+	}
+	vq = queue_slot(drv, q);
+	if (vq == NULL) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	*rc = prepare_queue(drv, vq, size);
+	return *rc < 0 ? NULL : vq;
 }
+
+/* ---------------- programming the device ---------------- */
 
 static void write_addr(struct vdev_drv *drv, uint64_t lo_off, uint64_t gpa)
 {
@@ -473,6 +492,13 @@ VDEV_EXPORT int vdev_drv_enqueue(struct vdev_drv *drv, uint16_t q, const struct 
 
 static void kick(struct vdev_drv *drv, const struct vdrv_queue *vq, uint16_t q)
 {
+	if (vq->kick_fd >= 0) {
+		uint64_t one = 1;
+
+		/* An eventfd write cannot fail short; a full counter still wakes. */
+		(void)!write(vq->kick_fd, &one, sizeof(one));
+		return;
+	}
 	vdrv_bar_write(drv, vq->notify_bar, vq->notify_off, 2, q);
 }
 

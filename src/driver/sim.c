@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/common.h"
 #include "vdev/driver.h"
@@ -29,6 +31,7 @@ struct sim_hole {
 
 struct vdev_sim {
 	uint8_t *ram;
+	int memfd;  /* -1 unless RAM is shared */
 	uint64_t base;
 	uint64_t size;
 	uint64_t frag;
@@ -216,6 +219,46 @@ static void setup_env_logging(struct vdev_sim *sim)
 		vdev_vmctx_set_log_level(sim->ctx, VDEV_LOG_DEBUG);
 }
 
+/* Private zeroed RAM, or a memfd mapped shared; returns 0 or a negative errno. */
+static int ram_alloc(struct vdev_sim *sim, const struct vdev_sim_config *cfg)
+{
+	void *p;
+
+	sim->memfd = -1;
+	if (!cfg->shared) {
+		sim->ram = calloc(1, (size_t)cfg->ram_size);
+		return sim->ram ? 0 : -ENOMEM;
+	}
+	sim->memfd = memfd_create("vdev-sim-ram", MFD_CLOEXEC);
+	if (sim->memfd < 0)
+		return -errno;
+	if (ftruncate(sim->memfd, (off_t)cfg->ram_size) < 0) {
+		int rc = -errno;
+
+		close(sim->memfd);
+		return rc;
+	}
+	p = mmap(NULL, (size_t)cfg->ram_size, PROT_READ | PROT_WRITE, MAP_SHARED, sim->memfd, 0);
+	if (p == MAP_FAILED) {
+		int rc = -errno;
+
+		close(sim->memfd);
+		return rc;
+	}
+	sim->ram = p;
+	return 0;
+}
+
+static void ram_free(struct vdev_sim *sim)
+{
+	if (sim->memfd < 0) {
+		free(sim->ram);
+		return;
+	}
+	munmap(sim->ram, (size_t)sim->size);
+	close(sim->memfd);
+}
+
 VDEV_EXPORT int vdev_sim_create(const struct vdev_sim_config *cfg, struct vdev_sim **out)
 {
 	struct vdev_sim *sim;
@@ -229,10 +272,10 @@ VDEV_EXPORT int vdev_sim_create(const struct vdev_sim_config *cfg, struct vdev_s
 	sim = calloc(1, sizeof(*sim));
 	if (sim == NULL)
 		return -ENOMEM;
-	sim->ram = calloc(1, (size_t)cfg->ram_size);
-	if (sim->ram == NULL) {
+	rc = ram_alloc(sim, cfg);
+	if (rc < 0) {
 		free(sim);
-		return -ENOMEM;
+		return rc;
 	}
 	sim->base = cfg->ram_base;
 	sim->size = cfg->ram_size;
@@ -240,7 +283,7 @@ VDEV_EXPORT int vdev_sim_create(const struct vdev_sim_config *cfg, struct vdev_s
 	sim->brk = sim->base + SIM_ALLOC_START;
 	rc = vdev_vmctx_create(&sim_ops, sim, &sim->ctx);
 	if (rc < 0) {
-		free(sim->ram);
+		ram_free(sim);
 		free(sim);
 		return rc;
 	}
@@ -254,8 +297,21 @@ VDEV_EXPORT void vdev_sim_destroy(struct vdev_sim *sim)
 	if (sim == NULL)
 		return;
 	vdev_vmctx_destroy(sim->ctx);
-	free(sim->ram);
+	ram_free(sim);
 	free(sim);
+}
+
+VDEV_EXPORT void vdev_sim_ram_range(const struct vdev_sim *sim, uint64_t *base, uint64_t *size)
+{
+	if (base)
+		*base = sim ? sim->base : 0;
+	if (size)
+		*size = sim ? sim->size : 0;
+}
+
+VDEV_EXPORT int vdev_sim_memfd(const struct vdev_sim *sim)
+{
+	return sim ? sim->memfd : -1;
 }
 
 VDEV_EXPORT struct vmctx *vdev_sim_vmctx(struct vdev_sim *sim)

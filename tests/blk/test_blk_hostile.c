@@ -591,7 +591,8 @@ Test(blk_hostile, H12_reset_with_every_context_held_recovers)
 Test(blk_hostile, H12_reset_with_file_backend_in_flight)
 {
 	for (int legacy = 0; legacy < 2; legacy++) {
-		struct vdev_blk_config cfg = {.io_workers = 2};
+		/* Every request through the workers, so that they are still in flight. */
+		struct vdev_blk_config cfg = {.io_workers = 2, .io_no_inline = true};
 		uint64_t desc, avail, used;
 		struct vdev_drv_seg s[32];
 		struct bt t;

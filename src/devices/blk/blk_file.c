@@ -5,6 +5,13 @@
  * (preadv, pwritev, fdatasync, fallocate). Workers touch guest memory only through
  * the iovecs of the request they execute, and quiesce() waits for those to finish,
  * so nothing lands in guest memory after a device reset.
+ *
+ * Requests that cannot block are served inline instead, on the device's thread inside
+ * submit(): everything but discard and write-zeroes on a memory-backed file (tmpfs,
+ * ramfs: a copy, no device behind it), and reads the page cache holds on other files
+ * (preadv2 with RWF_NOWAIT, where the file system supports it). Handing those to a
+ * worker cost more than the copy: a futex wake-up, two context switches, the
+ * completion queue's lock and eventfd and another event-loop turn per request.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +23,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/common.h"
@@ -24,6 +33,9 @@
 #define FILE_DEFAULT_WORKERS 4
 #define ZERO_CHUNK 65536
 #define ZERO_IOV 16
+/* statfs(2) magic numbers of memory-backed file systems (linux/magic.h). */
+#define FS_MAGIC_TMPFS 0x01021994
+#define FS_MAGIC_RAMFS 0x858458f6
 
 /* Written by nobody: the source of plain zero writes when fallocate cannot help. */
 static const uint8_t zero_chunk[ZERO_CHUNK];
@@ -35,6 +47,8 @@ struct file_be {
 	unsigned workers;
 	uint64_t size;
 	uint32_t block_size;
+	bool memory_backed; /* tmpfs/ramfs: serve reads, writes and flushes inline */
+	bool try_nowait;    /* reads may try the page cache inline (RWF_NOWAIT) */
 };
 
 /* One queue's pool: a FIFO of ios (linked through backend_data[0]) and its workers. */
@@ -305,10 +319,42 @@ static int file_queue_open(void *opaque, int q, void **qctx)
 	return 0;
 }
 
+/* A page-cache read that must not block: true when it was served in full. */
+static bool read_nowait(struct file_be *fb, const struct vdev_blk_io *io)
+{
+	ssize_t n = preadv2(fb->fd, io->iov, io->iovcnt, (off_t)io->offset, RWF_NOWAIT);
+
+	if (n >= 0 && (uint64_t)n == io->len)
+		return true;
+	/* Not supported here: stop trying. EAGAIN or short (not all cached, or the end
+	 * of the file): a worker does it again, whole, which is harmless for a read. */
+	if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL))
+		__atomic_store_n(&fb->try_nowait, false, __ATOMIC_RELAXED);
+	return false;
+}
+
+/* Serve io on this thread when that cannot block; true when it was completed. */
+static bool try_inline(struct file_be *fb, struct vdev_blk_io *io)
+{
+	if (fb->memory_backed && (io->op == VDEV_BLK_OP_READ || io->op == VDEV_BLK_OP_WRITE ||
+				  io->op == VDEV_BLK_OP_FLUSH)) {
+		vdev_blk_io_complete(io, execute(fb, io));
+		return true;
+	}
+	if (io->op == VDEV_BLK_OP_READ && __atomic_load_n(&fb->try_nowait, __ATOMIC_RELAXED) &&
+	    read_nowait(fb, io)) {
+		vdev_blk_io_complete(io, 0);
+		return true;
+	}
+	return false;
+}
+
 static int file_submit(void *qctx, struct vdev_blk_io *io)
 {
 	struct file_queue *fq = qctx;
 
+	if (try_inline(fq->fb, io))
+		return 0;
 	io->backend_data[0] = NULL;
 	pthread_mutex_lock(&fq->lock);
 	if (fq->stop) {
@@ -361,7 +407,13 @@ static int probe(struct file_be *fb)
 	if (fstat(fb->fd, &st) < 0)
 		return -errno;
 	if (S_ISREG(st.st_mode)) {
+		struct statfs sfs;
+
 		fb->size = (uint64_t)st.st_size;
+		if (fstatfs(fb->fd, &sfs) == 0)
+			fb->memory_backed = sfs.f_type == FS_MAGIC_TMPFS ||
+					    sfs.f_type == FS_MAGIC_RAMFS;
+		fb->try_nowait = true;
 		return 0;
 	}
 	if (S_ISBLK(st.st_mode)) {
@@ -377,8 +429,19 @@ static int probe(struct file_be *fb)
 	return -EINVAL;
 }
 
+bool blk_file_backend_is(const struct vdev_blk_backend *be)
+{
+	return be->submit == file_submit;
+}
+
 VDEV_EXPORT int vdev_blk_file_backend(const char *path, bool readonly, unsigned workers,
 				      struct vdev_blk_backend *out)
+{
+	return blk_file_backend_open(path, readonly, workers, false, out);
+}
+
+int blk_file_backend_open(const char *path, bool readonly, unsigned workers, bool no_inline,
+			  struct vdev_blk_backend *out)
 {
 	struct file_be *fb;
 	int rc;
@@ -403,6 +466,8 @@ VDEV_EXPORT int vdev_blk_file_backend(const char *path, bool readonly, unsigned 
 		free(fb);
 		return rc;
 	}
+	if (no_inline)
+		fb->memory_backed = fb->try_nowait = false;
 	*out = (struct vdev_blk_backend){
 		.version = VDEV_BLK_BACKEND_VERSION,
 		.opaque = fb,

@@ -6,6 +6,7 @@
 #ifndef VDEV_SRC_DEVICES_BLK_INTERNAL_H
 #define VDEV_SRC_DEVICES_BLK_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,6 +71,19 @@ _Static_assert(offsetof(struct blk_wire_config, max_write_zeroes_seg) == VDEV_BL
 _Static_assert(offsetof(struct blk_wire_config, write_zeroes_may_unmap) ==
 		       VDEV_BLK_CFG_WZ_MAY_UNMAP,
 	       "write_zeroes_may_unmap");
+
+/*
+ * True for the library's own backends (file, null). The device answers a request one
+ * of them completes inside submit() at once; any other backend keeps the queued path
+ * (completion, then vdev_dev_poll), whose timing is the backend's business: a trace
+ * replay's backend, for one, reproduces a recorded run.
+ */
+bool blk_file_backend_is(const struct vdev_blk_backend *be);
+bool blk_null_backend_is(const struct vdev_blk_backend *be);
+
+/* vdev_blk_file_backend() with the choice of serving requests inline (blk_file.c). */
+int blk_file_backend_open(const char *path, bool readonly, unsigned workers, bool no_inline,
+			  struct vdev_blk_backend *out);
 
 /* Iovecs one vq_getchain() may return; a chain needing more breaks the queue (H29). */
 #define BLK_SCRATCH_IOV 1024
