@@ -368,6 +368,84 @@ int vhost_user_conn_poll(struct vhost_user_conn *c)
 	return 0;
 }
 
+/* --- busy polling --- */
+
+static bool ring_runs(const struct vhost_user_conn *c, int q)
+{
+	const struct vu_ring *r = &c->rings[q];
+
+	return r->started && (!c->proto_acked || r->enabled);
+}
+
+/* Run every running ring as if it had been kicked; with `only_busy`, only those the
+ * driver put buffers on that the device has not taken yet (what a kick would have
+ * announced). With the device lock held. */
+static void run_rings(struct vhost_user_conn *c, bool only_busy)
+{
+	for (int q = 0; q < c->nvq; q++)
+		if (ring_runs(c, q) && (!only_busy || vq_has_descs(&c->base->queues[q])))
+			(void)vdev_vhost_kick(c->base, q);
+}
+
+int vhost_user_conn_set_busy_poll(struct vhost_user_conn *c, bool on, unsigned int socket_every)
+{
+	if (c == NULL)
+		return -EINVAL;
+	c->busy_socket_every = socket_every ? socket_every : VHOST_USER_BUSY_SOCKET_EVERY;
+	c->busy_countdown = c->busy_socket_every;
+	if (c->busy == on)
+		return 0;
+	c->busy = on;
+	vu_lock(c);
+	for (int q = 0; q < c->nvq; q++)
+		vu_ring_set_kicks(c, q, !on);
+	/* Kicks asked for again: whatever the driver queued while it was told not to
+	 * kick would otherwise wait for its next kick. */
+	if (!on)
+		run_rings(c, false);
+	vu_unlock(c);
+	return 0;
+}
+
+bool vhost_user_conn_busy_polling(const struct vhost_user_conn *c)
+{
+	return c != NULL && c->busy;
+}
+
+int vhost_user_conn_busy_poll_once(struct vhost_user_conn *c)
+{
+	const struct vdev_virtio_stats *vs;
+	uint64_t before;
+	bool work = false;
+
+	if (c == NULL || !c->busy)
+		return -EINVAL;
+	c->stats.busy_rounds++;
+	if (--c->busy_countdown == 0) {
+		uint64_t msgs = c->stats.messages;
+		int rc;
+
+		c->busy_countdown = c->busy_socket_every;
+		rc = vhost_user_conn_handle(c);
+		if (rc < 0)
+			return rc;
+		work = c->stats.messages != msgs;
+	}
+	vs = &c->base->stats;
+	before = vs->chains + vs->used;
+	vu_lock(c);
+	run_rings(c, true);
+	vu_unlock(c);
+	/* The device's own work (a backend's frames for the guest). */
+	if (c->ops->poll)
+		(void)c->ops->poll(c->ops_arg, c->dev);
+	if (vs->chains + vs->used != before)
+		work = true;
+	if (!work)
+		c->stats.busy_idle++;
+	return work ? 1 : 0;
+}
+
 void vhost_user_conn_withdraw_protocol_features(struct vhost_user_conn *c, uint64_t mask)
 {
 	c->offered_protocol &= ~mask;

@@ -18,6 +18,7 @@
 #ifndef VDEV_HOST_VHOST_USER_H
 #define VDEV_HOST_VHOST_USER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vdev/vdev.h"
@@ -122,6 +123,40 @@ struct vdev_dev *vhost_user_conn_device(const struct vhost_user_conn *conn);
 void *vhost_user_conn_dev_handle(const struct vhost_user_conn *conn);
 struct virtio_base *vhost_user_conn_virtio(const struct vhost_user_conn *conn);
 
+/*
+ * Busy polling, for a loop that owns a CPU and wants no system call per frame (what
+ * DPDK's vhost PMD does). While it is on:
+ *  - every running ring asks the front end not to kick (VRING_USED_F_NO_NOTIFY, or,
+ *    with EVENT_IDX, an avail_event that is no longer advanced), rings started later
+ *    included; a front end that kicks anyway only wastes its own time;
+ *  - the owner calls vhost_user_conn_busy_poll_once() in a loop instead of waiting on
+ *    the kick eventfds. Each call runs every started, enabled ring that has buffers
+ *    the device has not taken yet, as a kick would have, then lets the device poll
+ *    (its backend, and rings it left work on); no system call is made on that
+ *    path unless the device's backend makes one. Every `socket_every`-th call also
+ *    reads the socket (one non-blocking recvmsg) and handles what arrived, so the
+ *    front end's messages (GET_VRING_BASE, a new memory table) wait at most that many
+ *    rounds;
+ *  - interrupts are unchanged: the device still signals a call eventfd when the front
+ *    end asks for one (DPDK's virtio-user asks for none: VRING_AVAIL_F_NO_INTERRUPT).
+ * vhost_user_conn_pollfds()/dispatch() keep working, so a loop may switch between the
+ * two styles; turning busy polling off asks for kicks again and runs every ring once,
+ * so buffers made available meanwhile are not stranded.
+ * `socket_every` 0 means VHOST_USER_BUSY_SOCKET_EVERY. Returns 0 or -EINVAL.
+ */
+#define VHOST_USER_BUSY_SOCKET_EVERY 1024
+int vhost_user_conn_set_busy_poll(struct vhost_user_conn *conn, bool on,
+				  unsigned int socket_every);
+bool vhost_user_conn_busy_polling(const struct vhost_user_conn *conn);
+
+/*
+ * One busy-poll round (see above; busy polling must be on). Returns 1 when chains
+ * moved or a message was handled, 0 when the round found nothing to do (the owner
+ * may back off), or a negative errno from the socket, as vhost_user_conn_handle()
+ * returns it: the connection must then be destroyed.
+ */
+int vhost_user_conn_busy_poll_once(struct vhost_user_conn *conn);
+
 struct vhost_user_conn_stats {
 	uint64_t messages;     /* complete messages handled */
 	uint64_t refused;      /* messages refused (answered with an error if asked) */
@@ -134,6 +169,8 @@ struct vhost_user_conn_stats {
 	uint64_t calls;        /* call eventfd writes */
 	uint64_t config_changes_sent;
 	uint64_t config_changes_dropped; /* no slave channel to send them on */
+	uint64_t busy_rounds;  /* vhost_user_conn_busy_poll_once() calls */
+	uint64_t busy_idle;    /* of which found nothing to do */
 };
 void vhost_user_conn_get_stats(const struct vhost_user_conn *conn,
 			       struct vhost_user_conn_stats *out);

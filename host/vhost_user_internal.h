@@ -89,6 +89,11 @@ struct vhost_user_conn {
 
 	vhost_user_log_fn log;
 	void *log_opaque;
+	/* busy polling (vhost_user_conn_set_busy_poll) */
+	bool busy;
+	unsigned int busy_socket_every;
+	unsigned int busy_countdown; /* rounds until the socket is read again */
+
 	struct vu_reader rd;
 	struct vhost_user_conn_stats stats;
 	char name[32];
@@ -143,5 +148,8 @@ int vu_ring_of_kick_fd(const struct vhost_user_conn *c, int fd);
 /* The kick fd of ring q became readable. */
 void vu_ring_kicked(struct vhost_user_conn *c, int q);
 void vu_rings_close(struct vhost_user_conn *c);
+/* Ask the front end of ring q not to kick (busy polling) or to kick again; with the
+ * device lock held, on a started ring. */
+void vu_ring_set_kicks(struct vhost_user_conn *c, int q, bool wanted);
 
 #endif /* VDEV_HOST_VHOST_USER_INTERNAL_H */

@@ -103,6 +103,11 @@ static int reconcile(struct vhost_user_conn *c, int q)
 	}
 	r->started = true;
 	c->stats.ring_starts++;
+	if (c->busy) {
+		vu_lock(c);
+		vu_ring_set_kicks(c, q, false);
+		vu_unlock(c);
+	}
 	vu_log(c, VDEV_LOG_INFO, "ring %d started: size %u, resuming at %u", q, r->num, r->base);
 	/* Buffers the driver made available while the ring was stopped need no kick of
 	 * their own to be seen. */
@@ -365,4 +370,16 @@ void vu_rings_close(struct vhost_user_conn *c)
 		close_fd(&c->rings[q].call_fd);
 		close_fd(&c->rings[q].err_fd);
 	}
+}
+
+void vu_ring_set_kicks(struct vhost_user_conn *c, int q, bool wanted)
+{
+	struct virtio_vq_info *vq = &c->base->queues[q];
+
+	if (!vdev_vhost_vring_started(c->base, q))
+		return;
+	if (wanted)
+		(void)vdev_vq_kick_enable(vq);
+	else
+		vdev_vq_kick_disable(vq);
 }

@@ -237,7 +237,7 @@ static int net_poll(struct vdev_dev *dev)
 static void net_free(struct net_dev *n)
 {
 	for (unsigned int q = 0; q < VDEV_NET_MAX_QUEUE_PAIRS; q++) {
-		free(n->rxq[q].buf);
+		free(n->rxq[q].room);
 		free(n->rxq[q].held_head);
 		free(n->rxq[q].held_len);
 	}
@@ -362,7 +362,8 @@ static int alloc_queues(struct net_dev *n, uint16_t qsize)
 	for (unsigned int q = 0; q < n->be.nqueues; q++) {
 		struct net_rxq *r = &n->rxq[q];
 
-		r->buf = malloc(VDEV_NET_MAX_FRAME);
+		r->room = malloc(NET_RX_HEADROOM + VDEV_NET_MAX_FRAME);
+		r->buf = r->room ? r->room + NET_RX_HEADROOM : NULL;
 		r->held_head = calloc(qsize, sizeof(*r->held_head));
 		r->held_len = calloc(qsize, sizeof(*r->held_len));
 		if (r->buf == NULL || r->held_head == NULL || r->held_len == NULL)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The virtio-net header: decoding and encoding the wire form, checking a guest's TX
+ * The virtio-net header (its codec is inline in net_internal.h): checking a guest's TX
  * header against the frame and the negotiated features (H37), and adapting a received
  * frame to what the guest negotiated (finishing a checksum it cannot).
  */
@@ -8,27 +8,6 @@
 
 #include "core/common.h"
 #include "devices/net/net_internal.h"
-
-void net_hdr_decode(const uint8_t *wire, struct vdev_net_hdr *hdr)
-{
-	hdr->flags = wire[offsetof(struct net_hdr_wire, flags)];
-	hdr->gso_type = wire[offsetof(struct net_hdr_wire, gso_type)];
-	hdr->hdr_len = vdev_ld16(wire + offsetof(struct net_hdr_wire, hdr_len));
-	hdr->gso_size = vdev_ld16(wire + offsetof(struct net_hdr_wire, gso_size));
-	hdr->csum_start = vdev_ld16(wire + offsetof(struct net_hdr_wire, csum_start));
-	hdr->csum_offset = vdev_ld16(wire + offsetof(struct net_hdr_wire, csum_offset));
-}
-
-void net_hdr_encode(const struct vdev_net_hdr *hdr, uint16_t num_buffers, uint8_t *wire)
-{
-	wire[offsetof(struct net_hdr_wire, flags)] = hdr->flags;
-	wire[offsetof(struct net_hdr_wire, gso_type)] = hdr->gso_type;
-	vdev_st16(wire + offsetof(struct net_hdr_wire, hdr_len), hdr->hdr_len);
-	vdev_st16(wire + offsetof(struct net_hdr_wire, gso_size), hdr->gso_size);
-	vdev_st16(wire + offsetof(struct net_hdr_wire, csum_start), hdr->csum_start);
-	vdev_st16(wire + offsetof(struct net_hdr_wire, csum_offset), hdr->csum_offset);
-	vdev_st16(wire + offsetof(struct net_hdr_wire, num_buffers), num_buffers);
-}
 
 /* The host feature a guest needs to send this segmentation type. */
 static uint64_t gso_host_feature(uint8_t gso)

@@ -17,8 +17,11 @@
 #include "trace/trace_format.h"
 #include "trace/trace_hooks.h"
 
-/* Drop the first `skip` bytes of iov[0..n) in place; returns the new count. */
-static int iov_strip(struct iovec *iov, int n, size_t skip)
+/* Drop the first `skip` bytes of iov[0..n) (skip is at most their total); returns
+ * the index of the first iovec left, adjusted in place. Nothing moves: the common
+ * layouts (the header alone in the first buffer, or the header in front of the frame)
+ * cost a comparison. */
+static int iov_skip(struct iovec *iov, int n, size_t skip)
 {
 	int i = 0;
 
@@ -26,12 +29,11 @@ static int iov_strip(struct iovec *iov, int n, size_t skip)
 		skip -= iov[i].iov_len;
 		i++;
 	}
-	if (i < n) {
+	if (i < n && skip > 0) {
 		iov[i].iov_base = (uint8_t *)iov[i].iov_base + skip;
 		iov[i].iov_len -= skip;
 	}
-	memmove(iov, iov + i, sizeof(*iov) * (size_t)(n - i));
-	return n - i;
+	return i;
 }
 
 static void tx_malformed(struct net_dev *n, struct virtio_vq_info *vq, uint16_t head,
@@ -64,15 +66,27 @@ static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *
 		tx_malformed(n, vq, head, "chain shorter than the virtio-net header");
 		return -1;
 	}
-	net_iov_read(t->iov, r, 0, wire, n->hdr_size);
-	net_hdr_decode(wire, &t->hdr);
+	/* Drivers put the header in front of the frame or alone in the first buffer:
+	 * decode it in place then, without gathering it. */
+	if (t->iov[0].iov_len >= n->hdr_size) {
+		net_hdr_decode(t->iov[0].iov_base, &t->hdr);
+	} else {
+		net_iov_read(t->iov, r, 0, wire, n->hdr_size);
+		net_hdr_decode(wire, &t->hdr);
+	}
 	t->hdr.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM; /* the others mean nothing on TX */
 	if (total - n->hdr_size > VDEV_NET_MAX_FRAME) {
 		tx_malformed(n, vq, head, "frame longer than the device's maximum");
 		return -1;
 	}
 	t->len = (uint32_t)(total - n->hdr_size);
-	why = net_hdr_check_tx(n, &t->hdr, t->len);
+	/* A frame that asks for no offload needs only its length checks; the general
+	 * check (checksum and segmentation fields) runs for the others. */
+	if (t->hdr.flags == 0 && t->hdr.gso_type == VIRTIO_NET_HDR_GSO_NONE &&
+	    t->len >= ETH_HLEN_ && t->hdr.hdr_len <= t->len)
+		why = NULL;
+	else
+		why = net_hdr_check_tx(n, &t->hdr, t->len);
 	if (why != NULL) {
 		tx_malformed(n, vq, head, why);
 		return -1;
@@ -82,7 +96,8 @@ static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *
 		n->dev.stats.dropped++;
 		return -1;
 	}
-	t->niov = iov_strip(t->iov, r, n->hdr_size);
+	t->first = iov_skip(t->iov, r, n->hdr_size);
+	t->niov = r - t->first;
 	t->head = head;
 	t->epoch = n->dev.base.epoch;
 	t->pending = true;
@@ -91,7 +106,7 @@ static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *
 
 /* Try to send the pending frame: true when it is done with (sent or refused). */
 static bool tx_send(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *vq,
-		    unsigned int p, bool *blocked_before)
+		    unsigned int p, bool *blocked_before, struct net_done *done)
 {
 	int rc;
 
@@ -100,10 +115,11 @@ static bool tx_send(struct net_dev *n, struct net_txq *t, struct virtio_vq_info 
 		t->pending = false;
 		return true;
 	}
-	rc = n->be.send(n->be.opaque, p % n->be.nqueues, &t->hdr, t->iov, t->niov);
+	rc = n->be.send(n->be.opaque, net_mod(p, n->be.nqueues), &t->hdr, t->iov + t->first,
+			t->niov);
 	if (vdev_unlikely(n->dev.base.trace != NULL))
 		vdev_trace_backend(n->dev.base.trace, VDEV_TR_BE_NET_SEND,
-				   (int)(p % n->be.nqueues), rc, NULL, 0);
+				   (int)net_mod(p, n->be.nqueues), rc, NULL, 0);
 	if (rc == -EAGAIN) {
 		if (!*blocked_before)
 			n->nstats.tx_blocked++;
@@ -112,7 +128,7 @@ static bool tx_send(struct net_dev *n, struct net_txq *t, struct virtio_vq_info 
 	}
 	*blocked_before = false;
 	t->pending = false;
-	vq_relchain(vq, t->head, 0);
+	net_done_add(done, vq, t->head, 0);
 	if (rc < 0) {
 		n->nstats.tx_backend_err++;
 		n->dev.stats.dropped++;
@@ -130,8 +146,11 @@ void net_tx_run(struct net_dev *n, unsigned int p)
 	struct net_txq *t = &n->txq[p];
 	struct virtio_vq_info *vq = net_tx_vq(n, p);
 	bool done_any = false;
+	struct net_done done;
 	int budget;
 
+	done.n = 0;
+	done.vq = NULL;
 	t->more = false;
 	if (vq == NULL) {
 		/* Nothing of an unusable queue is ever completed. */
@@ -151,12 +170,13 @@ void net_tx_run(struct net_dev *n, unsigned int p)
 				continue;
 			t->blocked = false;
 		}
-		if (!tx_send(n, t, vq, p, &t->blocked))
+		if (!tx_send(n, t, vq, p, &t->blocked, &done))
 			break;
 		done_any = true;
 	}
 	if (budget == NET_BUDGET)
 		t->more = true;
+	net_done_flush(&done);
 	if (done_any)
 		vq_endchains(vq, 1);
 }
