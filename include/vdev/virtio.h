@@ -358,6 +358,8 @@ struct virtio_vq_info {
 	uint16_t avail_shadow; /* the latest avail->idx read */
 	bool kicks_off;        /* the device asked not to be kicked */
 	bool notify_live;      /* the host was told about this queue's notify register */
+	uint16_t used_published; /* used->idx as last stored; behind used_idx during a
+				    vdev_vq_relchain_batch() burst */
 	uint64_t *inflight;    /* per head: 0 = free, else VDEV_VQ_INFLIGHT | writable bytes */
 };
 
@@ -419,6 +421,16 @@ void vq_retchain(struct virtio_vq_info *vq);
 
 /* Complete chain `idx` with `iolen` bytes written (clamped; see note 4). */
 void vq_relchain(struct virtio_vq_info *vq, uint16_t idx, uint32_t iolen);
+
+/*
+ * Batched completion: like vq_relchain(), but the used index the driver reads is only
+ * moved by the next vdev_vq_publish_used(), vq_relchain() or vq_endchains() on this
+ * queue. A burst then costs one store to the cache line the driver polls instead of
+ * one per chain. The device must publish before it goes idle (calling vq_endchains()
+ * after a burst, as every device does, is enough).
+ */
+void vdev_vq_relchain_batch(struct virtio_vq_info *vq, uint16_t idx, uint32_t iolen);
+void vdev_vq_publish_used(struct virtio_vq_info *vq);
 
 /*
  * After a batch of vq_relchain() calls: publish them and decide, once, whether the

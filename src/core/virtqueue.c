@@ -249,7 +249,8 @@ static int walk_chain(struct chain_walk *w, uint16_t head)
 	}
 }
 
-static void publish_used(struct virtio_vq_info *vq, uint16_t head, uint32_t len)
+/* Write one used element; the index that makes it visible is published separately. */
+static void put_used(struct virtio_vq_info *vq, uint16_t head, uint32_t len)
 {
 	uint16_t slot = vq->used_idx & (uint16_t)(vq->qsize - 1);
 	volatile uint32_t *elem = used_elem(vq, slot);
@@ -258,12 +259,22 @@ static void publish_used(struct virtio_vq_info *vq, uint16_t head, uint32_t len)
 	elem[0] = htole32(head);
 	elem[1] = htole32(len);
 	vq->used_idx++;
-	/* Release: the element is visible before the index that publishes it. */
-	__atomic_store_n((uint16_t *)&vq->used->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
-	if (ctx->ops.mark_dirty) {
+	if (ctx->ops.mark_dirty)
 		vdev_ctx_mark_dirty(ctx, used_gpa(vq) + 4 + 8ULL * slot, 8);
+}
+
+/* Make every element written so far visible to the driver. */
+static void publish_used_idx(struct virtio_vq_info *vq)
+{
+	struct vmctx *ctx = vq->base->vmctx;
+
+	if (vq->used_published == vq->used_idx)
+		return;
+	/* Release: the elements are visible before the index that publishes them. */
+	__atomic_store_n((uint16_t *)&vq->used->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
+	vq->used_published = vq->used_idx;
+	if (ctx->ops.mark_dirty)
 		vdev_ctx_mark_dirty(ctx, used_gpa(vq) + 2, 2);
-	}
 }
 
 /*
@@ -404,28 +415,48 @@ VDEV_EXPORT void vq_retchain(struct virtio_vq_info *vq)
 	vq->base->stats.chains--;
 }
 
-VDEV_EXPORT void vq_relchain(struct virtio_vq_info *vq, uint16_t idx, uint32_t iolen)
+/* The checks and bookkeeping of a completion; false when nothing may be written. */
+static bool release(struct virtio_vq_info *vq, uint16_t idx, uint32_t *iolen)
 {
 	uint32_t writable;
 
 	if (vq == NULL || vq->base == NULL)
-		return;
+		return false;
 	if (!(vq->flags & VQ_ALLOC) || idx >= vq->qsize || vq->inflight[idx] == 0) {
 		vdev_base_log(vq->base, VDEV_LOG_WARN,
 			      "queue %u: completion for head %u that is not in flight ignored",
 			      vq->num, idx);
-		return;
+		return false;
 	}
 	writable = (uint32_t)vq->inflight[idx];
-	if (iolen > writable)
-		iolen = writable;
+	if (*iolen > writable)
+		*iolen = writable;
 	vq->inflight[idx] = 0;
 	vq->n_inflight--;
 	vq->base->stats.used++;
 	/* A broken queue is not touched again until the driver resets the device. */
-	if (vq->flags & VQ_BROKED)
+	return !(vq->flags & VQ_BROKED);
+}
+
+VDEV_EXPORT void vq_relchain(struct virtio_vq_info *vq, uint16_t idx, uint32_t iolen)
+{
+	if (!release(vq, idx, &iolen))
 		return;
-	publish_used(vq, idx, iolen);
+	put_used(vq, idx, iolen);
+	publish_used_idx(vq);
+}
+
+VDEV_EXPORT void vdev_vq_relchain_batch(struct virtio_vq_info *vq, uint16_t idx,
+					uint32_t iolen)
+{
+	if (release(vq, idx, &iolen))
+		put_used(vq, idx, iolen);
+}
+
+VDEV_EXPORT void vdev_vq_publish_used(struct virtio_vq_info *vq)
+{
+	if (vq != NULL && vq->base != NULL && ring_ready(vq))
+		publish_used_idx(vq);
 }
 
 static bool need_interrupt(struct virtio_vq_info *vq, uint16_t old, uint16_t new_idx)
@@ -445,6 +476,7 @@ VDEV_EXPORT void vq_endchains(struct virtio_vq_info *vq, int used_all_avail)
 
 	if (vq == NULL || !ring_ready(vq))
 		return;
+	publish_used_idx(vq);
 	old = vq->save_used;
 	new_idx = vq->used_idx;
 	vq->save_used = new_idx;

@@ -104,6 +104,7 @@ int vdev_vq_map(struct virtio_vq_info *vq, uint16_t size, uint64_t desc, uint64_
 	vq->last_avail = 0;
 	vq->avail_shadow = 0;
 	vq->used_idx = 0;
+	vq->used_published = 0;
 	vq->save_used = 0;
 	vq->n_inflight = 0;
 	vq->flags = VQ_ALLOC;
@@ -134,6 +135,7 @@ void vdev_vq_unmap(struct virtio_vq_info *vq)
 	vq->last_avail = 0;
 	vq->avail_shadow = 0;
 	vq->used_idx = 0;
+	vq->used_published = 0;
 	vq->save_used = 0;
 	vq->n_inflight = 0;
 	vq->last_head = 0;

@@ -216,6 +216,7 @@ VDEV_EXPORT int vdev_vhost_start_vring(struct virtio_base *base, int q)
 	vq->last_avail = binding(base)->resume_at[q];
 	vq->avail_shadow = vq->last_avail;
 	vq->used_idx = le16toh(vq->used->idx);
+	vq->used_published = vq->used_idx;
 	vq->save_used = vq->used_idx;
 	vq->msix_idx = (uint16_t)q;
 	return 0;
@@ -229,8 +230,11 @@ VDEV_EXPORT int vdev_vhost_stop_vring(struct virtio_base *base, int q, uint16_t 
 		return -EINVAL;
 	/* Chains the device holds were taken: the next back end starts after them. A
 	 * stopped ring reports where it would have resumed. */
-	if (vq->flags & VQ_ALLOC)
+	if (vq->flags & VQ_ALLOC) {
 		binding(base)->resume_at[q] = vq->last_avail;
+		/* The ring is still the front end's: leave no completion unpublished. */
+		vdev_vq_publish_used(vq);
+	}
 	if (last_avail)
 		*last_avail = binding(base)->resume_at[q];
 	vdev_vq_unmap(vq);

@@ -135,10 +135,14 @@ struct net_done {
 	uint32_t len[NET_DONE_BATCH];
 };
 
+/* One used-index store per burst: the driver polls that cache line. */
 static inline void net_done_flush(struct net_done *d)
 {
+	if (d->n == 0)
+		return;
 	for (unsigned int i = 0; i < d->n; i++)
-		vq_relchain(d->vq, d->head[i], d->len[i]);
+		vdev_vq_relchain_batch(d->vq, d->head[i], d->len[i]);
+	vdev_vq_publish_used(d->vq);
 	d->n = 0;
 }
 

@@ -204,7 +204,10 @@ static void rx_deliver_first(struct net_dev *n, struct net_rxq *r, struct virtio
 	net_hdr_encode(&r->hdr, 1, wire);
 	memcpy(r->buf - hs, wire, hs);
 	memcpy(iov[0].iov_base, r->buf - hs, hs + r->len);
-	net_done_add(done, vq, head, (uint32_t)(hs + r->len));
+	/* Released now, published with the burst (net_done_flush, vq_endchains): the
+	 * chain's bookkeeping must be current before the next vq_getchain. */
+	(void)done;
+	vdev_vq_relchain_batch(vq, head, (uint32_t)(hs + r->len));
 	n->nstats.rx_frames++;
 	n->dev.stats.requests++;
 	n->dev.stats.bytes_out += r->len;
