@@ -192,7 +192,7 @@ static bool rx_fits_first(const struct net_dev *n, const struct net_rxq *r,
 }
 
 static void rx_deliver_first(struct net_dev *n, struct net_rxq *r, struct virtio_vq_info *vq,
-			     uint16_t head, const struct iovec *iov, struct net_done *done)
+			     uint16_t head, const struct iovec *iov)
 {
 	size_t hs = n->hdr_size;
 	uint8_t wire[VIRTIO_NET_HDR_MRG_LEN];
@@ -204,9 +204,8 @@ static void rx_deliver_first(struct net_dev *n, struct net_rxq *r, struct virtio
 	net_hdr_encode(&r->hdr, 1, wire);
 	memcpy(r->buf - hs, wire, hs);
 	memcpy(iov[0].iov_base, r->buf - hs, hs + r->len);
-	/* Released now, published with the burst (net_done_flush, vq_endchains): the
-	 * chain's bookkeeping must be current before the next vq_getchain. */
-	(void)done;
+	/* Released now (the chain's bookkeeping must be current before the next
+	 * vq_getchain), published with the burst by vq_endchains. */
 	vdev_vq_relchain_batch(vq, head, (uint32_t)(hs + r->len));
 	n->nstats.rx_frames++;
 	n->dev.stats.requests++;
@@ -218,8 +217,7 @@ static void rx_deliver_first(struct net_dev *n, struct net_rxq *r, struct virtio
  * Put the pending frame of backend queue q into guest buffers. Returns 1 when it is
  * gone (delivered or dropped), 0 when it waits for buffers.
  */
-static int rx_deliver(struct net_dev *n, struct net_rxq *r, struct virtio_vq_info *vq,
-		      struct net_done *done)
+static int rx_deliver(struct net_dev *n, struct net_rxq *r, struct virtio_vq_info *vq)
 {
 	struct wchain w;
 	struct iovec iov[NET_MAX_IOV];
@@ -242,7 +240,7 @@ static int rx_deliver(struct net_dev *n, struct net_rxq *r, struct virtio_vq_inf
 			return 0;
 		}
 		if (rx_fits_first(n, r, iov, flags)) {
-			rx_deliver_first(n, r, vq, head, iov, done);
+			rx_deliver_first(n, r, vq, head, iov);
 			return 1;
 		}
 		writable_part(&w, iov, flags, k);
@@ -338,10 +336,6 @@ void net_rx_run(struct net_dev *n, unsigned int q)
 {
 	struct net_rxq *r = &n->rxq[q];
 	struct virtio_vq_info *touched = NULL;
-	struct net_done done;
-
-	done.n = 0;
-	done.vq = NULL;
 	for (int budget = 0; budget < NET_BUDGET; budget++) {
 		struct virtio_vq_info *vq;
 
@@ -367,15 +361,12 @@ void net_rx_run(struct net_dev *n, unsigned int q)
 			}
 			break;
 		}
-		if (touched != NULL && touched != vq) {
-			net_done_flush(&done);
+		if (touched != NULL && touched != vq)
 			vq_endchains(touched, 1);
-		}
 		touched = vq;
-		if (rx_deliver(n, r, vq, &done) == 0)
+		if (rx_deliver(n, r, vq) == 0)
 			break;
 	}
-	net_done_flush(&done);
 	if (touched != NULL)
 		vq_endchains(touched, 1);
 }
