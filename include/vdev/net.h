@@ -2,10 +2,10 @@
 /*
  * virtio-net: an Ethernet device whose frames go to a pluggable backend.
  *
- * Supported: MAC, STATUS (link up/down from the host), MTU, MRG_RXBUF, CSUM and
- * GUEST_CSUM, HOST/GUEST TSO4/TSO6/UFO when the backend can take and produce offloaded
- * frames, CTRL_VQ with CTRL_RX (promiscuous, all-multicast, MAC table, MAC address)
- * and MQ (VQ_PAIRS_SET). Queue layout: rx0, tx0, rx1, tx1, ..., then the control
+ * Supported: MAC, STATUS (link up/down from the host), MTU, MRG_RXBUF, IN_ORDER,
+ * CSUM and GUEST_CSUM, HOST/GUEST TSO4/TSO6/UFO when the backend can take and produce
+ * offloaded frames, CTRL_VQ with CTRL_RX (promiscuous, all-multicast, MAC table, MAC
+ * address) and MQ (VQ_PAIRS_SET). Queue layout: rx0, tx0, rx1, tx1, ..., then the control
  * queue (at index 2 when MQ is not negotiated, as the spec says).
  *
  * Two backends come with the library: a Linux tap device and a connected datagram
@@ -187,6 +187,8 @@ struct vdev_net_config {
 	bool no_mrg_rxbuf;    /* do not offer MRG_RXBUF */
 	bool no_ctrl_vq;      /* do not offer CTRL_VQ (nor CTRL_RX, MAC_ADDR, MQ) */
 	bool no_event_idx;    /* do not offer EVENT_IDX */
+	bool no_in_order;     /* do not offer VIRTIO_F_IN_ORDER (offered, modern only, when
+				 the backend has one queue) */
 };
 
 /*

@@ -164,6 +164,8 @@ struct vring_used {
 #define VIRTIO_F_VERSION_1 (1ULL << 32)
 #define VIRTIO_F_ACCESS_PLATFORM (1ULL << 33)
 #define VIRTIO_F_RING_PACKED (1ULL << 34)
+/* The device uses buffers in the order they were made available. */
+#define VIRTIO_F_IN_ORDER (1ULL << 35)
 
 /* virtio_base.flags */
 #define VIRTIO_USE_MSIX 0x01

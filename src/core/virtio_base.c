@@ -24,7 +24,8 @@
 #define TRANSPORT_BITS_MASK (~0ULL << 24)
 #define TRANSPORT_BITS_SUPPORTED                                                      \
 	(VIRTIO_F_NOTIFY_ON_EMPTY | VIRTIO_F_ANY_LAYOUT | VIRTIO_RING_F_INDIRECT_DESC |  \
-	 VIRTIO_RING_F_EVENT_IDX | VIRTIO_F_VERSION_1 | VIRTIO_F_ACCESS_PLATFORM)
+	 VIRTIO_RING_F_EVENT_IDX | VIRTIO_F_VERSION_1 | VIRTIO_F_ACCESS_PLATFORM |        \
+	 VIRTIO_F_IN_ORDER)
 #define LEGACY_ONLY_BITS (VIRTIO_F_NOTIFY_ON_EMPTY | VIRTIO_F_ANY_LAYOUT)
 
 __attribute__((format(printf, 3, 0))) static void base_vlog(const struct virtio_base *base,

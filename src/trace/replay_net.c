@@ -33,6 +33,7 @@ static void net_params(struct vdev_dev *dev, vdev_trace_param_fn emit, void *arg
 	emit(arg, "mrg_rxbuf", (caps & VIRTIO_NET_F_MRG_RXBUF) != 0);
 	emit(arg, "ctrl_vq", (caps & VIRTIO_NET_F_CTRL_VQ) != 0);
 	emit(arg, "event_idx", (caps & VIRTIO_RING_F_EVENT_IDX) != 0);
+	emit(arg, "in_order", (caps & VIRTIO_F_IN_ORDER) != 0);
 	emit(arg, "backend_queues", n->be.nqueues);
 	emit(arg, "tx_offloads", n->be.tx_offloads);
 	emit(arg, "rx_offloads", n->be.rx_offloads);
@@ -116,7 +117,7 @@ static void rnet_free(void *state)
 struct net_replay_params {
 	struct vdev_net_config cfg;
 	uint64_t mac;
-	bool link_up, mrg_rxbuf, ctrl_vq, event_idx, filter;
+	bool link_up, mrg_rxbuf, ctrl_vq, event_idx, in_order, filter;
 	uint64_t backend_queues, tx_offloads, rx_offloads;
 	bool have_features;
 	uint64_t features;
@@ -143,6 +144,7 @@ static int take_param(struct vdev_replay *rp, const struct vdev_trace_param *p,
 	U("mrg_rxbuf", 1, np->mrg_rxbuf);
 	U("ctrl_vq", 1, np->ctrl_vq);
 	U("event_idx", 1, np->event_idx);
+	U("in_order", 1, np->in_order);
 	U("backend_queues", VDEV_NET_MAX_QUEUE_PAIRS, np->backend_queues);
 	U("tx_offloads", VDEV_NET_OFFLOAD_ALL, np->tx_offloads);
 	U("rx_offloads", VDEV_NET_OFFLOAD_ALL, np->rx_offloads);
@@ -168,6 +170,8 @@ static int net_create(struct vmctx *ctx, const struct vdev_virtio_pci_config *pc
 
 	memset(&np, 0, sizeof(np));
 	np.link_up = np.mrg_rxbuf = np.ctrl_vq = np.event_idx = np.filter = true;
+	/* Traces recorded before the device offered IN_ORDER have no such parameter. */
+	np.in_order = false;
 	np.backend_queues = 1;
 	np.mac = 0x563412005202ull; /* 02:52:00:12:34:56 */
 	for (int i = 0; i < nparams; i++) {
@@ -183,6 +187,7 @@ static int net_create(struct vmctx *ctx, const struct vdev_virtio_pci_config *pc
 	np.cfg.no_mrg_rxbuf = !np.mrg_rxbuf;
 	np.cfg.no_ctrl_vq = !np.ctrl_vq;
 	np.cfg.no_event_idx = !np.event_idx;
+	np.cfg.no_in_order = !np.in_order;
 
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)

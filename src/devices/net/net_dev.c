@@ -164,7 +164,8 @@ static int net_cfgwrite(void *softc, int off, int size, uint32_t val)
 	 VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_HOST_TSO6 | VIRTIO_NET_F_HOST_UFO |           \
 	 VIRTIO_NET_F_MRG_RXBUF | VIRTIO_NET_F_STATUS | VIRTIO_NET_F_CTRL_VQ |               \
 	 VIRTIO_NET_F_CTRL_RX | VIRTIO_NET_F_MQ | VIRTIO_NET_F_CTRL_MAC_ADDR |               \
-	 VIRTIO_F_ANY_LAYOUT | VIRTIO_RING_F_INDIRECT_DESC | VIRTIO_RING_F_EVENT_IDX)
+	 VIRTIO_F_ANY_LAYOUT | VIRTIO_RING_F_INDIRECT_DESC | VIRTIO_RING_F_EVENT_IDX |     \
+	 VIRTIO_F_IN_ORDER)
 
 #define NET_VOPS(nq)                                                                     \
 	{                                                                                \
@@ -329,6 +330,13 @@ static uint64_t offered_features(const struct vdev_net_config *cfg,
 		f |= VIRTIO_RING_F_EVENT_IDX;
 	if (!cfg->no_mrg_rxbuf)
 		f |= VIRTIO_NET_F_MRG_RXBUF;
+	/* Every path completes chains in the order it took them: RX and TX take them one
+	 * at a time and complete them before (or, MRG_RXBUF, together with) the next.
+	 * Two backend queues feeding one pair could interleave a frame held across chains
+	 * with another frame, so the promise is made for one backend queue only. With it
+	 * a driver may skip per-chain bookkeeping (DPDK's in-order paths). */
+	if (!cfg->no_in_order && be->nqueues == 1)
+		f |= VIRTIO_F_IN_ORDER;
 	if (cfg->mtu)
 		f |= VIRTIO_NET_F_MTU;
 	if (!cfg->no_ctrl_vq)

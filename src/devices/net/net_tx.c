@@ -36,10 +36,12 @@ static int iov_skip(struct iovec *iov, int n, size_t skip)
 	return i;
 }
 
+/* Chains without a frame to send join the burst's completions, after the frames sent
+ * before them: completions stay in ring order (VIRTIO_F_IN_ORDER). */
 static void tx_malformed(struct net_dev *n, struct virtio_vq_info *vq, uint16_t head,
-			 const char *why)
+			 const char *why, struct net_done *done)
 {
-	vq_relchain(vq, head, 0);
+	net_done_add(done, vq, head, 0);
 	n->nstats.tx_malformed++;
 	n->dev.stats.dropped++;
 	net_log(n, VDEV_LOG_WARN, "TX queue %u: frame dropped: %s", vq->num, why);
@@ -49,7 +51,8 @@ static void tx_malformed(struct net_dev *n, struct virtio_vq_info *vq, uint16_t 
  * Take the next chain and check it. Returns 1 with txq filled (pending), 0 when the
  * ring is empty or broken, -1 when a chain was consumed without a frame to send.
  */
-static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *vq)
+static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *vq,
+		   struct net_done *done)
 {
 	uint8_t wire[VIRTIO_NET_HDR_MRG_LEN];
 	uint16_t flags[NET_MAX_IOV], head;
@@ -63,7 +66,7 @@ static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *
 	while (r < k && !(flags[r] & VRING_DESC_F_WRITE))
 		total += t->iov[r++].iov_len;
 	if (total < n->hdr_size) {
-		tx_malformed(n, vq, head, "chain shorter than the virtio-net header");
+		tx_malformed(n, vq, head, "chain shorter than the virtio-net header", done);
 		return -1;
 	}
 	/* Drivers put the header in front of the frame or alone in the first buffer:
@@ -76,7 +79,7 @@ static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *
 	}
 	t->hdr.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM; /* the others mean nothing on TX */
 	if (total - n->hdr_size > VDEV_NET_MAX_FRAME) {
-		tx_malformed(n, vq, head, "frame longer than the device's maximum");
+		tx_malformed(n, vq, head, "frame longer than the device's maximum", done);
 		return -1;
 	}
 	t->len = (uint32_t)(total - n->hdr_size);
@@ -88,11 +91,11 @@ static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *
 	else
 		why = net_hdr_check_tx(n, &t->hdr, t->len);
 	if (why != NULL) {
-		tx_malformed(n, vq, head, why);
+		tx_malformed(n, vq, head, why, done);
 		return -1;
 	}
 	if (!n->link_up) {
-		vq_relchain(vq, head, 0);
+		net_done_add(done, vq, head, 0);
 		n->dev.stats.dropped++;
 		return -1;
 	}
@@ -161,7 +164,7 @@ void net_tx_run(struct net_dev *n, unsigned int p)
 	}
 	for (budget = 0; budget < NET_BUDGET; budget++) {
 		if (!t->pending) {
-			int rc = tx_take(n, t, vq);
+			int rc = tx_take(n, t, vq, &done);
 
 			if (rc == 0)
 				break;
