@@ -20,6 +20,9 @@
 #define NET_MAX_IOV 128
 /* Frames moved per queue per poll before the others get a turn (H30). */
 #define NET_BUDGET 256
+/* Frames delivered to one RX queue between used-index publications: the driver starts
+ * on a burst while the device fills the next, instead of waiting for the whole budget. */
+#define NET_RX_PUBLISH_EVERY 32
 /* Largest control payload (class, command and data) we look at (H38): a MAC table of
  * up to 1024 addresses, so long lists still reach the "accept all" overflow mode. */
 #define NET_CTRL_MAX (2 + 2 * 4 + 1024 * 6)

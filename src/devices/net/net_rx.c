@@ -336,6 +336,8 @@ void net_rx_run(struct net_dev *n, unsigned int q)
 {
 	struct net_rxq *r = &n->rxq[q];
 	struct virtio_vq_info *touched = NULL;
+	unsigned int unpublished = 0;
+
 	for (int budget = 0; budget < NET_BUDGET; budget++) {
 		struct virtio_vq_info *vq;
 
@@ -361,11 +363,17 @@ void net_rx_run(struct net_dev *n, unsigned int q)
 			}
 			break;
 		}
-		if (touched != NULL && touched != vq)
+		if (touched != NULL && touched != vq) {
 			vq_endchains(touched, 1);
+			unpublished = 0;
+		}
 		touched = vq;
 		if (rx_deliver(n, r, vq) == 0)
 			break;
+		if (++unpublished == NET_RX_PUBLISH_EVERY) {
+			vq_endchains(vq, 0);
+			unpublished = 0;
+		}
 	}
 	if (touched != NULL)
 		vq_endchains(touched, 1);
