@@ -65,7 +65,9 @@ struct vdev_host_ops {
 	 * many bytes starting there are contiguous in host memory (1 <= *contig <= len).
 	 * Return a negative errno when gpa is not guest RAM (unmapped, MMIO, a device's
 	 * own BAR): libvdev treats that as a guest error, never as a crash, and loops
-	 * over fragments itself when *contig < len.
+	 * over fragments itself when *contig < len. It may also be asked about a buffer
+	 * the device is about to use, to start its cache misses early (virtio-net
+	 * receive), and not use after all: a translation must not have side effects.
 	 */
 	int (*translate)(void *opaque, uint64_t gpa, uint64_t len, enum vdev_dma_dir dir,
 			 void **hva, uint64_t *contig);

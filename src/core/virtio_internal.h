@@ -73,6 +73,8 @@ int vdev_vq_map(struct virtio_vq_info *vq, uint16_t size, uint64_t desc, uint64_
 void vdev_vq_unmap(struct virtio_vq_info *vq);
 /* Mark a queue broken for `why` and latch DEVICE_NEEDS_RESET. */
 void vdev_vq_break(struct virtio_vq_info *vq, const char *why);
+/* Start the cache misses of a chain the device will take soon (see virtqueue.c). */
+void vdev_vq_prefetch(struct virtio_vq_info *vq, uint16_t ahead);
 
 /* Logging helpers for core files. */
 void vdev_base_log(const struct virtio_base *base, enum vdev_log_level level, const char *fmt, ...)

@@ -535,3 +535,48 @@ Test(net_hostile, H30_rx_flood_is_bounded_per_poll)
 	cr_assert_eq(dev_stats(g.dev).no_buffer, 1, "then waits for buffers");
 	raw_close(&g, peer);
 }
+
+/*
+ * RX looks a few chains ahead to start their cache misses (vdev_vq_prefetch): a buffer
+ * that is not RAM, sitting where the look-ahead reads it, must change nothing until
+ * the device takes that chain, and then break the queue as any such buffer does (H21).
+ */
+Test(net_hostile, H21_rx_buffer_not_ram_seen_ahead_breaks_only_when_taken)
+{
+	for (int i = 0; i < ng_nmodes; i++) {
+		struct net_guest g;
+		int peer;
+		uint8_t frame[64];
+		uint64_t faults_before;
+		struct vdev_sim_irqs irqs;
+
+		raw_open(&g, &ng_modes[i], &peer, NULL, false);
+		cr_assert_eq(ng_ready(&g, WANT, 1), 0);
+		/* Ten good buffers, one far above RAM, eight good ones. */
+		for (int k = 0; k < 19; k++) {
+			uint64_t gpa = k == 10 ? 0x7FFFFFFF0000ULL : vdev_sim_alloc(g.sim, 2048, 64);
+
+			cr_assert_eq(ng_repost(&g, 0, gpa, 2048, k == 18), 0);
+		}
+		vdev_sim_get_irqs(g.sim, &irqs);
+		faults_before = irqs.translate_faults;
+		ng_frame(frame, OTHER_MAC, OTHER_MAC, sizeof(frame), 9);
+		for (int k = 0; k < 10; k++)
+			raw_inject(peer, frame, sizeof(frame));
+		settle(&g);
+		cr_assert_eq(net_stats(g.dev).rx_frames, 10, "%s: frames before the bad buffer",
+			     ng_modes[i].name);
+		cr_assert(!needs_reset(&g), "%s: a buffer only looked at broke the queue",
+			  ng_modes[i].name);
+		vdev_sim_get_irqs(g.sim, &irqs);
+		cr_assert_gt(irqs.translate_faults, faults_before, "%s: the look-ahead asked",
+			     ng_modes[i].name);
+		/* The next frame takes it. */
+		raw_inject(peer, frame, sizeof(frame));
+		settle(&g);
+		cr_assert(needs_reset(&g), "%s: taking a buffer outside RAM breaks the queue",
+			  ng_modes[i].name);
+		cr_assert_eq(net_stats(g.dev).rx_frames, 10);
+		raw_close(&g, peer);
+	}
+}

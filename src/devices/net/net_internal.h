@@ -23,6 +23,9 @@
 /* Frames delivered to one RX queue between used-index publications: the driver starts
  * on a burst while the device fills the next, instead of waiting for the whole budget. */
 #define NET_RX_PUBLISH_EVERY 32
+/* How many chains ahead of the one being filled RX starts the cache misses of (4 and
+ * 16 measured slower than 8 with DPDK's front end). */
+#define NET_RX_PREFETCH_AHEAD 8
 /* Largest control payload (class, command and data) we look at (H38): a MAC table of
  * up to 1024 addresses, so long lists still reach the "accept all" overflow mode. */
 #define NET_CTRL_MAX (2 + 2 * 4 + 1024 * 6)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/virtio_internal.h"
 #include "devices/net/net_internal.h"
 #include "trace/trace_format.h"
 #include "trace/trace_hooks.h"
@@ -225,7 +226,11 @@ static int rx_deliver(struct net_dev *n, struct net_rxq *r, struct virtio_vq_inf
 
 	while (r->nheld == 0 || r->copied < r->len) {
 		uint16_t head;
-		int k = vq_getchain(vq, &head, iov, NET_MAX_IOV, flags);
+		int k;
+
+		if (NET_RX_PREFETCH_AHEAD > 0)
+			vdev_vq_prefetch(vq, NET_RX_PREFETCH_AHEAD);
+		k = vq_getchain(vq, &head, iov, NET_MAX_IOV, flags);
 
 		if (k < 0) {
 			/* The guest broke the ring; the held chains die with the queue. */
