@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "unix_fds.h"
+
 /* --- the device behind the connection --- */
 
 static int echo_create(void *arg, struct vmctx *ctx, struct virtio_base **base_out,
@@ -147,25 +149,15 @@ void ff_close(struct fake_front *ff)
 void ff_send_raw(struct fake_front *ff, const void *buf, size_t len, const int *fds, int nfds)
 {
 	union {
-		char b[CMSG_SPACE(sizeof(int) * 16)];
+		char b[UNIX_FDS_SPACE(16)];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
 	cr_assert_leq(nfds, 16);
-	if (nfds > 0) {
-		struct cmsghdr *c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.b;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-	}
+	/* The connectors' own helper: the fake sends descriptors as the host code does. */
+	unix_fds_attach(&mh, ctl.b, sizeof(ctl.b), fds, nfds);
 	cr_assert_eq(sendmsg(ff->sock, &mh, MSG_NOSIGNAL), (ssize_t)len);
 }
 
