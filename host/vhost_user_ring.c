@@ -49,11 +49,42 @@ static void ring_lengths(uint16_t num, uint64_t len[3])
 	len[VU_USED] = 6ULL + 8ULL * num;
 }
 
+/* Rounds of "drain, ask for kicks again, find more" one kick may run before the loop
+ * gets the other descriptors back. */
+#define KICK_ROUNDS 4
+
 static void kick_device(struct vhost_user_conn *c, int q)
 {
+	struct virtio_vq_info *vq = &c->base->queues[q];
+	uint64_t one = 1;
+	int round;
+
 	vu_lock(c);
-	(void)vdev_vhost_kick(c->base, q);
+	if (c->busy || !vdev_vhost_vring_started(c->base, q)) {
+		(void)vdev_vhost_kick(c->base, q);
+		vu_unlock(c);
+		return;
+	}
+	/*
+	 * As vhost-net does: the driver is told not to kick while the device drains the
+	 * ring (a kick is a system call in its loop, a VM exit in a guest's), then asked
+	 * again, and the ring looked at once more for what was added meanwhile.
+	 */
+	for (round = 0; round < KICK_ROUNDS; round++) {
+		uint64_t taken = c->base->stats.chains;
+
+		vdev_vq_kick_disable(vq);
+		(void)vdev_vhost_kick(c->base, q);
+		/* Buffers left that the device took none of are waiting for something else
+		 * (frames to receive, room in the backend), which wakes the device itself. */
+		if (!vdev_vq_kick_enable(vq) || c->base->stats.chains == taken)
+			break;
+	}
 	vu_unlock(c);
+	/* Still taking more: come back through the loop (kick ourselves) rather than
+	 * starve the socket and the other rings. */
+	if (round == KICK_ROUNDS && write(c->rings[q].kick_fd, &one, sizeof(one)) < 0)
+		vu_log(c, VDEV_LOG_WARN, "ring %d: cannot re-arm its kick: %s", q, strerror(errno));
 }
 
 /* Start ring q if everything it needs is there. 0 when it runs or must still wait
