@@ -375,7 +375,7 @@ void net_rx_run(struct net_dev *n, unsigned int q)
 		touched = vq;
 		if (rx_deliver(n, r, vq) == 0)
 			break;
-		if (++unpublished == NET_RX_PUBLISH_EVERY) {
+		if (++unpublished == NET_PUBLISH_EVERY) {
 			vq_endchains(vq, 0);
 			unpublished = 0;
 		}

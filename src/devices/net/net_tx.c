@@ -36,12 +36,21 @@ static int iov_skip(struct iovec *iov, int n, size_t skip)
 	return i;
 }
 
-/* Chains without a frame to send join the burst's completions, after the frames sent
- * before them: completions stay in ring order (VIRTIO_F_IN_ORDER). */
-static void tx_malformed(struct net_dev *n, struct virtio_vq_info *vq, uint16_t head,
-			 const char *why, struct net_done *done)
+/* Complete a chain: its used element is written at once, so completions stay in the
+ * order the chains were taken (VIRTIO_F_IN_ORDER); used->idx is stored per burst. */
+static void tx_done(struct net_txq *t, struct virtio_vq_info *vq, uint16_t head)
 {
-	net_done_add(done, vq, head, 0);
+	vdev_vq_relchain_batch(vq, head, 0);
+	if (++t->unpublished == NET_PUBLISH_EVERY) {
+		vdev_vq_publish_used(vq);
+		t->unpublished = 0;
+	}
+}
+
+static void tx_malformed(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *vq,
+			 uint16_t head, const char *why)
+{
+	tx_done(t, vq, head);
 	n->nstats.tx_malformed++;
 	n->dev.stats.dropped++;
 	net_log(n, VDEV_LOG_WARN, "TX queue %u: frame dropped: %s", vq->num, why);
@@ -51,8 +60,7 @@ static void tx_malformed(struct net_dev *n, struct virtio_vq_info *vq, uint16_t 
  * Take the next chain and check it. Returns 1 with txq filled (pending), 0 when the
  * ring is empty or broken, -1 when a chain was consumed without a frame to send.
  */
-static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *vq,
-		   struct net_done *done)
+static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *vq)
 {
 	uint8_t wire[VIRTIO_NET_HDR_MRG_LEN];
 	uint16_t flags[NET_MAX_IOV], head;
@@ -66,7 +74,7 @@ static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *
 	while (r < k && !(flags[r] & VRING_DESC_F_WRITE))
 		total += t->iov[r++].iov_len;
 	if (total < n->hdr_size) {
-		tx_malformed(n, vq, head, "chain shorter than the virtio-net header", done);
+		tx_malformed(n, t, vq, head, "chain shorter than the virtio-net header");
 		return -1;
 	}
 	/* Drivers put the header in front of the frame or alone in the first buffer:
@@ -79,7 +87,7 @@ static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *
 	}
 	t->hdr.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM; /* the others mean nothing on TX */
 	if (total - n->hdr_size > VDEV_NET_MAX_FRAME) {
-		tx_malformed(n, vq, head, "frame longer than the device's maximum", done);
+		tx_malformed(n, t, vq, head, "frame longer than the device's maximum");
 		return -1;
 	}
 	t->len = (uint32_t)(total - n->hdr_size);
@@ -91,11 +99,11 @@ static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *
 	else
 		why = net_hdr_check_tx(n, &t->hdr, t->len);
 	if (why != NULL) {
-		tx_malformed(n, vq, head, why, done);
+		tx_malformed(n, t, vq, head, why);
 		return -1;
 	}
 	if (!n->link_up) {
-		net_done_add(done, vq, head, 0);
+		tx_done(t, vq, head);
 		n->dev.stats.dropped++;
 		return -1;
 	}
@@ -109,7 +117,7 @@ static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *
 
 /* Try to send the pending frame: true when it is done with (sent or refused). */
 static bool tx_send(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *vq,
-		    unsigned int p, bool *blocked_before, struct net_done *done)
+		    unsigned int p, bool *blocked_before)
 {
 	int rc;
 
@@ -131,7 +139,7 @@ static bool tx_send(struct net_dev *n, struct net_txq *t, struct virtio_vq_info 
 	}
 	*blocked_before = false;
 	t->pending = false;
-	net_done_add(done, vq, t->head, 0);
+	tx_done(t, vq, t->head);
 	if (rc < 0) {
 		n->nstats.tx_backend_err++;
 		n->dev.stats.dropped++;
@@ -149,11 +157,8 @@ void net_tx_run(struct net_dev *n, unsigned int p)
 	struct net_txq *t = &n->txq[p];
 	struct virtio_vq_info *vq = net_tx_vq(n, p);
 	bool done_any = false;
-	struct net_done done;
 	int budget;
 
-	done.n = 0;
-	done.vq = NULL;
 	t->more = false;
 	if (vq == NULL) {
 		/* Nothing of an unusable queue is ever completed. */
@@ -164,7 +169,7 @@ void net_tx_run(struct net_dev *n, unsigned int p)
 	}
 	for (budget = 0; budget < NET_BUDGET; budget++) {
 		if (!t->pending) {
-			int rc = tx_take(n, t, vq, &done);
+			int rc = tx_take(n, t, vq);
 
 			if (rc == 0)
 				break;
@@ -173,13 +178,13 @@ void net_tx_run(struct net_dev *n, unsigned int p)
 				continue;
 			t->blocked = false;
 		}
-		if (!tx_send(n, t, vq, p, &t->blocked, &done))
+		if (!tx_send(n, t, vq, p, &t->blocked))
 			break;
 		done_any = true;
 	}
 	if (budget == NET_BUDGET)
 		t->more = true;
-	net_done_flush(&done);
+	t->unpublished = 0; /* vq_endchains() publishes what is left */
 	if (done_any)
 		vq_endchains(vq, 1);
 }
