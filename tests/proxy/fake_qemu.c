@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "unix_fds.h"
+
 static int echo_create(void *arg, struct vmctx *ctx, struct pci_vdev **pci_out, void **dev_out)
 {
 	struct fake_qemu *fq = arg;
@@ -95,24 +97,13 @@ void fq_send_raw(struct fake_qemu *fq, const void *buf, size_t len, const int *f
 {
 	union {
 		struct cmsghdr align;
-		char b[CMSG_SPACE(sizeof(int) * 16)];
+		char b[UNIX_FDS_SPACE(16)];
 	} ctl;
 	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
 	cr_assert(nfds <= 16);
-	if (nfds > 0) {
-		struct cmsghdr *c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.b;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-	}
+	unix_fds_attach(&mh, ctl.b, sizeof(ctl.b), fds, nfds);
 	cr_assert_eq(sendmsg(fq->sock, &mh, MSG_NOSIGNAL), (ssize_t)len);
 }
 
