@@ -139,7 +139,7 @@ static void req_start(struct blk_dev *b, struct blk_queue *q, struct blk_req *re
 		      uint16_t head, int n)
 {
 	struct virtio_vq_info *vq = &b->vqs[q->idx];
-	bool inline_ok;
+	bool inline_ok, completed_inline;
 	int rc;
 
 	memset(&req->io, 0, sizeof(req->io));
@@ -166,13 +166,12 @@ static void req_start(struct blk_dev *b, struct blk_queue *q, struct blk_req *re
 		inline_ok = b->inline_ok && vdev_likely(b->dev.base.trace == NULL);
 		submitting = inline_ok ? req : NULL;
 		rc = b->be.submit(q->bctx, &req->io);
-		if (rc < 0) {
-			submitting = NULL;
-			req_deliver(b, q, req, VDEV_BLK_S_IOERR);
-		} else if (inline_ok && submitting == NULL) {
-			req_deliver(b, q, req, status_of(req->result));
-		}
+		completed_inline = inline_ok && submitting == NULL;
 		submitting = NULL;
+		if (rc < 0)
+			req_deliver(b, q, req, VDEV_BLK_S_IOERR);
+		else if (completed_inline)
+			req_deliver(b, q, req, status_of(req->result));
 		return;
 	}
 }
