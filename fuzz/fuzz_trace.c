@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "trace/replay.h"
+#include "replay/replay.h"
 #include "vdev/virtio.h"
 #include "vdev/virtio_pci.h"
 

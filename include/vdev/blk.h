@@ -135,6 +135,13 @@ struct vdev_blk_io {
  */
 void vdev_blk_io_complete(struct vdev_blk_io *io, int result);
 
+/*
+ * The head index of the descriptor chain `io` came from: unique among the requests in
+ * flight on its queue, and what a register-access trace names a completion by. Valid
+ * while the backend holds the io.
+ */
+uint16_t vdev_blk_io_head(const struct vdev_blk_io *io);
+
 /* What a backend tells the device about its storage, once, at create time. */
 struct vdev_blk_backend_info {
 	uint64_t size;       /* bytes; the capacity is size / 512 */

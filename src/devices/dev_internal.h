@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "trace/trace_describe.h"
 #include "vdev/device.h"
 #include "vdev/virtio_pci.h"
 
@@ -26,6 +27,10 @@ struct vdev_dev_ops {
 	/* Called without the lock: stop the backends (joining their threads), free the
 	 * type's own state, call vdev_dev_fini(), then free the device memory. */
 	void (*destroy)(struct vdev_dev *dev);
+	/* Emit the PARAM records a replay rebuilds this device from (its configuration
+	 * as created: docs/trace-format.md lists the keys per type). Device lock held.
+	 * May be NULL: the device is then recorded but cannot be replayed. */
+	void (*describe)(struct vdev_dev *dev, vdev_trace_param_fn emit, void *arg);
 };
 
 /* One finished piece of backend work, linked intrusively into the queue. */

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/common.h"
+#include "util/common.h"
 #include "trace/trace_format.h"
 #include "trace/trace_layout.h"
 #include "vdev/net.h"

@@ -149,22 +149,4 @@ void vdev_trace_net_hdr_encode(const struct vdev_net_hdr *h,
 			       uint8_t out[VDEV_TRACE_NET_HDR_LEN]);
 int vdev_trace_net_hdr_decode(const uint8_t *data, uint32_t len, struct vdev_net_hdr *h);
 
-/* ---- text form ---- */
-
-/* Print one record as one line (with '\n'). Returns 0 or -errno. */
-int vdev_trace_rec_print(FILE *out, const struct vdev_trace_rec *r);
-/* The first line of a text trace ("vdev-trace 1\n"). */
-int vdev_trace_text_header(FILE *out);
-
-/*
- * Parse a whole text trace into a freshly allocated binary trace (header included).
- * Returns 0 with *out and *out_len set (free() it), or <0 with err (line number and
- * reason) filled.
- */
-int vdev_trace_text_to_binary(const char *text, size_t len, uint8_t **out, size_t *out_len,
-			      char *err, size_t errlen);
-
-/* Name of a kind in the text form ("cfg-read"), or NULL for an unknown kind. */
-const char *vdev_trace_kind_name(uint8_t kind);
-
 #endif

@@ -15,12 +15,10 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "trace/trace_format.h"
+#include <pthread.h>
 
-struct vdev_dev;
-struct virtio_base;
-struct pci_vdev;
-struct vmctx;
+#include "trace/trace_describe.h"
+#include "trace/trace_format.h"
 
 /* Bytes the writer gathers before one write(2). */
 #define TRACE_WRITE_BUF (64u * 1024)
@@ -48,12 +46,18 @@ struct trace_ram {
 };
 
 struct vdev_trace {
-	/* The device recorded; all NULL once detached (stopped or destroyed). */
-	struct vdev_dev *dev;
-	struct virtio_base *base;
-	struct pci_vdev *pci;
-	struct vmctx *ctx; /* for the one log line about a failure */
-	char name[32];     /* the device's name, for that line */
+	/* What trace_subject.h told about the device; the pointers are all NULL once
+	 * detached (stopped, or the device destroyed). */
+	bool attached;
+	uint16_t type;
+	uint8_t pci_mode, pci_flags;
+	pthread_mutex_t *lock;
+	struct vdev_trace **slots[2];
+	void (*describe)(void *dev, vdev_trace_param_fn emit, void *arg);
+	void *dev;
+	void (*log)(void *log_arg, const char *name, const char *msg);
+	void *log_arg;
+	char name[32];     /* the device's name, for the log line */
 
 	int fd;
 	uint8_t *buf;      /* TRACE_WRITE_BUF bytes */

@@ -15,13 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/common.h"
-#include "core/vmctx.h"
-#include "devices/dev_internal.h"
-#include "trace/trace_device.h"
 #include "trace/trace_hooks.h"
 #include "trace/trace_internal.h"
-#include "transport/pci_internal.h"
+#include "trace/trace_subject.h"
+#include "util/common.h"
 #include "vdev/trace.h"
 
 /* Longest record the writer encodes in one piece: a PARAM (kind, key length, key,
@@ -35,10 +32,13 @@ void trace_fail(struct vdev_trace *t, int err, const char *why)
 	if (t->error != 0)
 		return;
 	t->error = err;
-	if (t->ctx != NULL)
-		vdev_ctx_log(t->ctx, VDEV_LOG_ERROR, t->name,
-			     "trace: recording stopped after %llu bytes: %s (%s)",
-			     (unsigned long long)t->bytes, why, strerror(-err));
+	if (t->log != NULL) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "trace: recording stopped after %llu bytes: %s (%s)",
+			 (unsigned long long)t->bytes, why, strerror(-err));
+		t->log(t->log_arg, t->name, msg);
+	}
 }
 
 static int write_all(int fd, const uint8_t *p, size_t n)
@@ -175,31 +175,6 @@ void trace_put_mem(struct vdev_trace *t, uint64_t gpa, const volatile void *hva,
 
 /* ---- attaching ---- */
 
-static uint8_t pci_mode_of(const struct virtio_base *b)
-{
-	if (b->has_legacy && b->has_modern)
-		return VDEV_PCI_TRANSITIONAL;
-	return b->has_modern ? VDEV_PCI_MODERN : VDEV_PCI_LEGACY;
-}
-
-/* The struct vdev_virtio_pci_config booleans the function was laid out with. */
-static uint8_t pci_flags_of(const struct virtio_base *b, const struct pci_vdev *pci)
-{
-	uint8_t f = 0;
-
-	if (pci->msix.cap != 0)
-		f |= VDEV_TR_PCI_MSIX;
-	if (pci->msi.cap != 0)
-		f |= VDEV_TR_PCI_MSI;
-	if (b->notify_pio)
-		f |= VDEV_TR_PCI_NOTIFY_PIO;
-	if (b->has_modern && b->modern_mem32)
-		f |= VDEV_TR_PCI_MEM32;
-	if (b->has_modern && b->cfg_coff == 0)
-		f |= VDEV_TR_PCI_NO_CFG_ACCESS;
-	return f;
-}
-
 static void emit_param(void *arg, const char *key, uint64_t value)
 {
 	struct vdev_trace_rec r = {.kind = VDEV_TR_PARAM, .value = value};
@@ -209,25 +184,45 @@ static void emit_param(void *arg, const char *key, uint64_t value)
 	trace_put(arg, &r);
 }
 
-/* Header, DEVICE and PARAM records, written before the recorder is attached. */
-static void put_setup(struct vdev_trace *t, struct vdev_dev *dev)
+void vdev_trace_emit_bytes(vdev_trace_param_fn emit, void *arg, const char *prefix,
+			   const void *bytes, size_t len)
 {
-	const struct vdev_trace_device *adapter = vdev_trace_device_for(dev->ops->type);
+	const uint8_t *b = bytes;
+	char key[VDEV_TRACE_MAX_KEY + 1];
+
+	if (len == 0)
+		return;
+	snprintf(key, sizeof(key), "%s_len", prefix);
+	emit(arg, key, len);
+	for (size_t i = 0; i * 8 < len; i++) {
+		uint8_t chunk[8] = {0};
+		size_t n = len - i * 8 < 8 ? len - i * 8 : 8;
+
+		memcpy(chunk, b + i * 8, n);
+		snprintf(key, sizeof(key), "%s_%zu", prefix, i);
+		emit(arg, key, vdev_ld64(chunk));
+	}
+}
+
+/* Header, DEVICE and PARAM records, written before the recorder is attached. */
+static void put_setup(struct vdev_trace *t)
+{
 	uint8_t hdr[VDEV_TRACE_HEADER_LEN];
 	struct vdev_trace_rec r = {
 		.kind = VDEV_TR_DEVICE,
-		.type = dev->ops->type,
-		.width = pci_mode_of(&dev->base),
-		.bar = pci_flags_of(&dev->base, dev->base.dev),
+		.type = t->type,
+		.width = t->pci_mode,
+		.bar = t->pci_flags,
 	};
 
 	vdev_trace_header_encode(hdr);
 	if (reserve(t, sizeof(hdr)))
 		append(t, hdr, sizeof(hdr));
 	trace_put(t, &r);
-	/* Without an adapter the trace still records; only a replay cannot rebuild it. */
-	if (adapter != NULL && adapter->params != NULL)
-		adapter->params(dev, emit_param, t);
+	/* Without a description the trace still records; only a replay cannot rebuild
+	 * the device. */
+	if (t->describe != NULL)
+		t->describe(t->dev, emit_param, t);
 	flush(t);
 }
 
@@ -251,7 +246,8 @@ static void trace_free(struct vdev_trace *t)
 	free(t);
 }
 
-static struct vdev_trace *trace_alloc(struct vdev_dev *dev, const struct vdev_trace_config *cfg)
+static struct vdev_trace *trace_alloc(const struct vdev_trace_subject *s,
+				      const struct vdev_trace_config *cfg)
 {
 	struct vdev_trace *t = calloc(1, sizeof(*t));
 
@@ -259,45 +255,33 @@ static struct vdev_trace *trace_alloc(struct vdev_dev *dev, const struct vdev_tr
 		return NULL;
 	t->fd = -1;
 	t->buf = malloc(TRACE_WRITE_BUF);
-	if (t->buf == NULL || trace_rings_init(t, dev->base.vops->nvq) < 0) {
+	if (t->buf == NULL || trace_rings_init(t, s->nvq) < 0) {
 		trace_free(t);
 		return NULL;
 	}
 	t->max_bytes = cfg->max_bytes != 0 ? cfg->max_bytes : TRACE_DEFAULT_MAX_BYTES;
-	t->dev = dev;
-	t->base = &dev->base;
-	t->pci = dev->base.dev;
-	t->ctx = dev->base.vmctx;
-	snprintf(t->name, sizeof(t->name), "%s", vdev_pci_name(t->pci));
+	t->type = s->type;
+	t->pci_mode = s->pci_mode;
+	t->pci_flags = s->pci_flags;
+	t->lock = s->lock;
+	t->slots[0] = s->slots[0];
+	t->slots[1] = s->slots[1];
+	t->describe = s->describe;
+	t->dev = s->dev;
+	t->log = s->log;
+	t->log_arg = s->log_arg;
+	snprintf(t->name, sizeof(t->name), "%s", s->name != NULL ? s->name : "");
 	return t;
 }
 
-/* One recorder per device; a vhost-bound device has no registers to record. */
-static bool attachable(struct vdev_dev *dev)
-{
-	bool ok;
-
-	pthread_mutex_lock(&dev->lock);
-	ok = dev->base.trace == NULL && dev->base.transport_priv == NULL;
-	pthread_mutex_unlock(&dev->lock);
-	return ok;
-}
-
-VDEV_EXPORT int vdev_trace_start(struct vdev_dev *dev, const struct vdev_trace_config *cfg,
-				 struct vdev_trace **out)
+int vdev_trace_recorder_open(const struct vdev_trace_subject *s,
+			     const struct vdev_trace_config *cfg, struct vdev_trace **out)
 {
 	struct vdev_trace *t;
 	int rc;
 
-	if (out != NULL)
-		*out = NULL;
-	if (dev == NULL || cfg == NULL || out == NULL || (cfg->path == NULL && cfg->fd < 0) ||
-	    dev->base.dev == NULL || dev->base.vops == NULL)
-		return -EINVAL;
-	/* Checked before the file is opened (and truncated), and again once it is. */
-	if (!attachable(dev))
-		return -EINVAL;
-	t = trace_alloc(dev, cfg);
+	*out = NULL;
+	t = trace_alloc(s, cfg);
 	if (t == NULL)
 		return -ENOMEM;
 	rc = open_output(cfg);
@@ -306,38 +290,39 @@ VDEV_EXPORT int vdev_trace_start(struct vdev_dev *dev, const struct vdev_trace_c
 		return rc;
 	}
 	t->fd = rc;
-	pthread_mutex_lock(&dev->lock);
-	if (dev->base.trace != NULL || dev->base.transport_priv != NULL) {
-		rc = -EINVAL;
-	} else {
-		put_setup(t, dev);
-		rc = t->error;
-	}
-	if (rc == 0) {
-		dev->base.trace = t;
-		t->pci->trace = t;
-	}
-	pthread_mutex_unlock(&dev->lock);
-	if (rc < 0) {
-		close(t->fd);
-		trace_free(t);
-		return rc;
-	}
 	*out = t;
 	return 0;
+}
+
+int vdev_trace_recorder_attach(struct vdev_trace *t)
+{
+	put_setup(t);
+	if (t->error != 0)
+		return t->error;
+	for (int i = 0; i < 2; i++)
+		if (t->slots[i] != NULL)
+			*t->slots[i] = t;
+	t->attached = true;
+	return 0;
+}
+
+void vdev_trace_recorder_discard(struct vdev_trace *t)
+{
+	close(t->fd);
+	trace_free(t);
 }
 
 /* Take the device lock when the recorder is still attached. */
 static void lock_dev(struct vdev_trace *t)
 {
-	if (t->dev != NULL)
-		pthread_mutex_lock(&t->dev->lock);
+	if (t->attached)
+		pthread_mutex_lock(t->lock);
 }
 
 static void unlock_dev(struct vdev_trace *t)
 {
-	if (t->dev != NULL)
-		pthread_mutex_unlock(&t->dev->lock);
+	if (t->attached)
+		pthread_mutex_unlock(t->lock);
 }
 
 /* Declare the parts of [gpa, gpa + size) not declared yet, keeping t->ram disjoint and
@@ -400,16 +385,17 @@ VDEV_EXPORT uint64_t vdev_trace_bytes(const struct vdev_trace *t)
 /* Let go of the device: no hook reaches this recorder any more. Device lock held. */
 static void unhook(struct vdev_trace *t)
 {
-	if (t->base != NULL && t->base->trace == t)
-		t->base->trace = NULL;
-	if (t->pci != NULL && t->pci->trace == t)
-		t->pci->trace = NULL;
+	for (int i = 0; i < 2; i++) {
+		if (t->slots[i] != NULL && *t->slots[i] == t)
+			*t->slots[i] = NULL;
+		t->slots[i] = NULL;
+	}
 	trace_rings_free(t);
+	t->attached = false;
 	t->dev = NULL;
-	t->base = NULL;
-	t->pci = NULL;
-	/* The vmctx may go right after its devices: no log line from here on. */
-	t->ctx = NULL;
+	t->describe = NULL;
+	/* The host may go right after its devices: no log line from here on. */
+	t->log = NULL;
 }
 
 void vdev_trace_detach(struct vdev_trace *t)
@@ -420,18 +406,18 @@ void vdev_trace_detach(struct vdev_trace *t)
 
 VDEV_EXPORT int vdev_trace_stop(struct vdev_trace *t)
 {
-	struct vdev_dev *dev;
+	pthread_mutex_t *lock;
 	int rc;
 
 	if (t == NULL)
 		return 0;
-	dev = t->dev;
-	if (dev != NULL)
-		pthread_mutex_lock(&dev->lock);
+	lock = t->attached ? t->lock : NULL;
+	if (lock != NULL)
+		pthread_mutex_lock(lock);
 	flush(t);
 	unhook(t);
-	if (dev != NULL)
-		pthread_mutex_unlock(&dev->lock);
+	if (lock != NULL)
+		pthread_mutex_unlock(lock);
 	if (close(t->fd) != 0 && t->error == 0)
 		t->error = -errno;
 	rc = t->error;

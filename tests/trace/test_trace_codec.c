@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "replay/trace_text.h"
 #include "trace/trace_format.h"
 #include "trace/trace_layout.h"
 #include "vdev/net.h"

@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "trace/replay.h"
+#include "replay/replay.h"
 #include "trace/trace_format.h"
 #include "vdev/vdev.h"
 #include "vdev/trace.h"

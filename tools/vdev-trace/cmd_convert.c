@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "replay/trace_text.h"
 #include "trace/trace_format.h"
 
 static void convert_usage(FILE *out)

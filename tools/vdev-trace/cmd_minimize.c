@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "trace/replay.h"
+#include "replay/replay.h"
 #include "trace/trace_format.h"
 #include "vdev/virtio.h"
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "commands.h"
+#include "replay/trace_text.h"
 #include "trace/trace_format.h"
 
 static void print_usage(FILE *out)

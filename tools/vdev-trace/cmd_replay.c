@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "trace/replay.h"
+#include "replay/replay.h"
 #include "vdev/virtio_pci.h"
 
 static void replay_usage(FILE *out)

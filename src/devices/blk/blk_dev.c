@@ -355,6 +355,7 @@ static const struct vdev_dev_ops blk_dev_ops = {
 	.type = VIRTIO_TYPE_BLOCK,
 	.poll = blk_poll,
 	.destroy = blk_destroy,
+	.describe = blk_describe,
 };
 
 /* ---- creation ---- */
@@ -677,7 +678,7 @@ VDEV_EXPORT uint64_t vdev_blk_capacity(struct vdev_dev *dev)
 	return cap;
 }
 
-/* ---- for traces ---- */
+/* ---- for blk_describe.c and backends ---- */
 
 int blk_shape_of(struct vdev_dev *dev, struct blk_shape *out)
 {
@@ -694,7 +695,7 @@ int blk_shape_of(struct vdev_dev *dev, struct blk_shape *out)
 	return 0;
 }
 
-uint16_t blk_io_head(const struct vdev_blk_io *io)
+VDEV_EXPORT uint16_t vdev_blk_io_head(const struct vdev_blk_io *io)
 {
 	return container_of(io, const struct blk_req, io)->head;
 }

@@ -138,11 +138,7 @@ enum blk_verdict {
 enum blk_verdict blk_parse_chain(const struct blk_limits *lim, const struct iovec *iov,
 				 const uint16_t *flags, int n, struct blk_req *req);
 
-/*
- * For traces (src/trace/replay_blk.c): what a device was created with, so a recorder
- * can describe it and a replay can rebuild it; and which request an io is, so a
- * replay can finish it when the trace says (queue, head) completed.
- */
+/* What a device was created with, for its describe callback (blk_describe.c). */
 struct blk_shape {
 	uint16_t nq, qsize;
 	uint64_t offered;          /* features offered */
@@ -153,7 +149,8 @@ struct blk_shape {
 /* 0 with *out filled, or -EINVAL when dev is not a block device. Takes no lock: the
  * caller serialises with the device (the recorder runs under the device lock). */
 int blk_shape_of(struct vdev_dev *dev, struct blk_shape *out);
-/* The head index of the chain an io a backend holds came from. */
-uint16_t blk_io_head(const struct vdev_blk_io *io);
+
+/* blk_describe.c: the PARAM records of this device (struct vdev_dev_ops.describe). */
+void blk_describe(struct vdev_dev *dev, vdev_trace_param_fn emit, void *arg);
 
 #endif

@@ -155,6 +155,7 @@ static const struct vdev_dev_ops con_dev_ops = {
 	.pollfds = con_pollfds,
 	.poll = con_poll,
 	.destroy = con_destroy,
+	.describe = console_describe,
 };
 
 void con_wake(struct con_dev *c)

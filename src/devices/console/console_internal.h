@@ -185,4 +185,7 @@ int con_first_writable(const uint16_t *flags, int n);
 void con_ctrl_tx(struct con_dev *c);
 void con_ctrl_flush(struct con_dev *c);
 
+/* console_describe.c: the PARAM records of this device (struct vdev_dev_ops.describe). */
+void console_describe(struct vdev_dev *dev, vdev_trace_param_fn emit, void *arg);
+
 #endif

@@ -261,6 +261,7 @@ static const struct vdev_dev_ops net_dev_ops = {
 	.next_timeout_ms = net_next_timeout,
 	.poll = net_poll,
 	.destroy = net_destroy,
+	.describe = net_describe,
 };
 
 /* ---- creation ---- */

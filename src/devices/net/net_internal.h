@@ -205,4 +205,7 @@ struct virtio_vq_info *net_tx_vq(struct net_dev *n, unsigned int p);
 
 /* net_tap.c, net_socket.c: nothing beyond the public constructors. */
 
+/* net_describe.c: the PARAM records of this device (struct vdev_dev_ops.describe). */
+void net_describe(struct vdev_dev *dev, vdev_trace_param_fn emit, void *arg);
+
 #endif

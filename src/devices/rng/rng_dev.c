@@ -124,6 +124,7 @@ static const struct vdev_dev_ops rng_dev_ops = {
 	.next_timeout_ms = rng_next_timeout_ms,
 	.poll = rng_poll,
 	.destroy = rng_destroy,
+	.describe = rng_describe,
 };
 
 /* ---- configuration ---- */

@@ -76,4 +76,7 @@ void rng_run(struct rng_dev *r);
 int rng_file_open(struct vmctx *ctx, const char *devname, const char *path, bool wrap,
 		  struct vdev_rng_backend *out);
 
+/* rng_describe.c: the PARAM records of this device (struct vdev_dev_ops.describe). */
+void rng_describe(struct vdev_dev *dev, vdev_trace_param_fn emit, void *arg);
+
 #endif

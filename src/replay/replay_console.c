@@ -11,57 +11,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "core/common.h"
-#include "devices/console/console_internal.h"
-#include "trace/replay_internal.h"
-
-/* Per-port flags ("p<N>" parameters). */
-#define CONP_PRESENT 0x01
-#define CONP_CONSOLE 0x02
-#define CONP_HOST_OPEN 0x04
-#define CONP_READ 0x08    /* the backend had a read callback */
-#define CONP_WRITE 0x10   /* ... a write callback */
-#define CONP_POLL_FD 0x20 /* ... a poll_fd callback */
-#define CONP_ALL 0x3F
-
-/* ---- recording: the parameters ---- */
-
-static void console_params(struct vdev_dev *dev, vdev_trace_param_fn emit, void *arg)
-{
-	struct con_dev *c = con_of(dev);
-	uint64_t caps = dev->base.device_caps;
-	char key[VDEV_TRACE_MAX_KEY + 1];
-
-	if (vdev_dev_type(dev) != VIRTIO_TYPE_CONSOLE)
-		return;
-	emit(arg, "queue_size", c->queues[0].qsize_max ? c->queues[0].qsize_max
-						       : c->queues[0].qsize);
-	emit(arg, "max_nr_ports", c->max_nr_ports);
-	emit(arg, "multiport", c->multiport_offered);
-	emit(arg, "cols", c->cols);
-	emit(arg, "rows", c->rows);
-	emit(arg, "size", (caps & VIRTIO_CONSOLE_F_SIZE) != 0);
-	emit(arg, "emerg_write", (caps & VIRTIO_CONSOLE_F_EMERG_WRITE) != 0);
-	for (uint32_t i = 0; i < c->max_nr_ports; i++) {
-		const struct con_port *p = &c->ports[i];
-		uint64_t f = CONP_PRESENT;
-
-		if (!p->present)
-			continue;
-		f |= p->console ? CONP_CONSOLE : 0;
-		f |= p->host_open ? CONP_HOST_OPEN : 0;
-		if (p->be.version != 0) {
-			f |= p->be.read ? CONP_READ : 0;
-			f |= p->be.write ? CONP_WRITE : 0;
-			f |= p->be.poll_fd ? CONP_POLL_FD : 0;
-		}
-		snprintf(key, sizeof(key), "p%u", i);
-		emit(arg, key, f);
-		snprintf(key, sizeof(key), "p%u_name", i);
-		trace_param_emit_bytes(emit, arg, key, p->name, p->name_len);
-	}
-	emit(arg, "features", caps);
-}
+#include "util/common.h"
+#include "replay/replay_internal.h"
+#include "vdev/console.h"
+#include "trace/trace_describe.h"
 
 /* ---- replay: the backends ---- */
 
@@ -163,7 +116,7 @@ static int take_port_param(struct vdev_replay *rp, const struct vdev_trace_param
 		return replay_fail(rp, -EINVAL, "param %s: port past %d", p->key,
 				   VDEV_CONSOLE_MAX_PORTS - 1);
 	if (*k == '\0') {
-		if (p->value & ~(uint64_t)CONP_ALL || !(p->value & CONP_PRESENT))
+		if (p->value & ~(uint64_t)VDEV_TRACE_CONP_ALL || !(p->value & VDEV_TRACE_CONP_PRESENT))
 			return replay_fail(rp, -EINVAL, "param %s: bad port flags 0x%llx", p->key,
 					   (unsigned long long)p->value);
 		cp->pflags[port] = (uint8_t)p->value;
@@ -218,11 +171,11 @@ static int make_backends(struct vdev_replay *rp, struct con_replay_params *cp,
 		struct vdev_console_port_config *pc = &ports[i];
 
 		pc->name = cp->names[i][0] ? cp->names[i] : NULL;
-		pc->console = (f & CONP_CONSOLE) != 0;
-		pc->host_closed = !(f & CONP_HOST_OPEN);
-		if (!(f & (CONP_READ | CONP_WRITE | CONP_POLL_FD)))
+		pc->console = (f & VDEV_TRACE_CONP_CONSOLE) != 0;
+		pc->host_closed = !(f & VDEV_TRACE_CONP_HOST_OPEN);
+		if (!(f & (VDEV_TRACE_CONP_READ | VDEV_TRACE_CONP_WRITE | VDEV_TRACE_CONP_POLL_FD)))
 			continue;
-		if (f & CONP_POLL_FD) {
+		if (f & VDEV_TRACE_CONP_POLL_FD) {
 			st->ports[i].efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 			if (st->ports[i].efd < 0)
 				return replay_fail(rp, -errno, "console: cannot create an eventfd");
@@ -230,9 +183,9 @@ static int make_backends(struct vdev_replay *rp, struct con_replay_params *cp,
 		pc->backend = (struct vdev_console_backend){
 			.version = VDEV_CONSOLE_BACKEND_VERSION,
 			.opaque = &st->ports[i],
-			.read = (f & CONP_READ) ? rcon_read : NULL,
-			.write = (f & CONP_WRITE) ? rcon_write : NULL,
-			.poll_fd = (f & CONP_POLL_FD) ? rcon_poll_fd : NULL,
+			.read = (f & VDEV_TRACE_CONP_READ) ? rcon_read : NULL,
+			.write = (f & VDEV_TRACE_CONP_WRITE) ? rcon_write : NULL,
+			.poll_fd = (f & VDEV_TRACE_CONP_POLL_FD) ? rcon_poll_fd : NULL,
 		};
 	}
 	return 0;
@@ -298,8 +251,7 @@ static int console_create(struct vmctx *ctx, const struct vdev_virtio_pci_config
 	return rc;
 }
 
-const struct vdev_trace_device replay_console_adapter = {
+const struct vdev_replay_adapter replay_console_adapter = {
 	.type = VIRTIO_TYPE_CONSOLE,
-	.params = console_params,
 	.create = console_create,
 };

@@ -11,26 +11,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "core/common.h"
-#include "devices/rng/rng_internal.h"
-#include "trace/replay_internal.h"
-
-/* ---- recording: the parameters ---- */
-
-static void rng_params(struct vdev_dev *dev, vdev_trace_param_fn emit, void *arg)
-{
-	struct rng_dev *r = (struct rng_dev *)dev;
-
-	if (vdev_dev_type(dev) != VIRTIO_TYPE_ENTROPY)
-		return;
-	emit(arg, "max_request_bytes", r->max_request);
-	emit(arg, "rate", r->lim.rate);
-	emit(arg, "burst", r->lim.rate ? r->lim.burst : 0);
-	emit(arg, "queue_size", r->vq.qsize_max ? r->vq.qsize_max : r->vq.qsize);
-	emit(arg, "per_poll", r->per_poll);
-	emit(arg, "pollfd", r->be.pollfd != NULL);
-	emit(arg, "features", dev->base.device_caps);
-}
+#include "util/common.h"
+#include "replay/replay_internal.h"
+#include "vdev/rng.h"
 
 /* ---- replay: the source ---- */
 
@@ -157,8 +140,7 @@ static int rng_create(struct vmctx *ctx, const struct vdev_virtio_pci_config *pc
 	return replay_check_features(rp, *out, have_features, features);
 }
 
-const struct vdev_trace_device replay_rng_adapter = {
+const struct vdev_replay_adapter replay_rng_adapter = {
 	.type = VIRTIO_TYPE_ENTROPY,
-	.params = rng_params,
 	.create = rng_create,
 };

@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <stdio.h>
 
-#include "trace/replay_internal.h"
+#include "replay/replay_internal.h"
 #include "vdev/blk.h"
 #include "vdev/console.h"
 #include "vdev/net.h"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trace/replay_internal.h"
+#include "replay/replay_internal.h"
 
 static const char *op_name(int op)
 {

@@ -13,8 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/dev_internal.h"
-#include "trace/replay_internal.h"
+#include "vdev/device.h"
+#include "replay/replay_internal.h"
+#include "replay/trace_text.h"
 #include "vdev/host.h"
 
 static const char *type_name(uint16_t type)
@@ -165,7 +166,7 @@ static int build_device(struct vdev_replay *rp)
 	}
 	if (rp->opt.force_mode != 0)
 		rp->mode = rp->opt.force_mode;
-	rp->adapter = vdev_trace_device_for(rp->type);
+	rp->adapter = vdev_replay_adapter_for(rp->type);
 	if (rp->adapter == NULL)
 		return replay_fail(rp, -EINVAL, "device type %u cannot be replayed", rp->type);
 	if (rp->mode < VDEV_PCI_LEGACY || rp->mode > VDEV_PCI_TRANSITIONAL) {

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/common.h"
-#include "trace/trace_format.h"
+#include "replay/trace_text.h"
 #include "trace/trace_layout.h"
+#include "util/common.h"
 #include "vdev/virtio.h"
 #include "vdev/virtio_pci.h"
 

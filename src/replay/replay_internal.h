@@ -7,20 +7,20 @@
  *   replay_backend.c what the replay backends are fed: BACKEND and COMPLETE records
  *   replay_access.c  performing one access record (directly or through the PCI
  *                    cfg-access capability)
- *   replay_<type>.c  the per-device adapters (trace_device.h)
+ *   replay_<type>.c  the per-device adapters (replay_adapter.h)
  *
  * The replay is the host: it owns the vmctx, so every callback below runs on the
  * replay's own thread, inside a call the engine made into the device.
  */
-#ifndef VDEV_SRC_TRACE_REPLAY_INTERNAL_H
-#define VDEV_SRC_TRACE_REPLAY_INTERNAL_H
+#ifndef VDEV_SRC_REPLAY_REPLAY_INTERNAL_H
+#define VDEV_SRC_REPLAY_REPLAY_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "trace/replay.h"
-#include "trace/trace_device.h"
+#include "replay/replay.h"
+#include "replay/replay_adapter.h"
 #include "trace/trace_format.h"
 #include "vdev/host.h"
 
@@ -68,7 +68,7 @@ struct vdev_replay {
 
 	struct vmctx *ctx;
 	struct vdev_dev *dev;
-	const struct vdev_trace_device *adapter;
+	const struct vdev_replay_adapter *adapter;
 
 	/* Guest RAM (replay_mem.c). */
 	struct replay_region regions[REPLAY_MAX_REGIONS];
@@ -177,22 +177,19 @@ void replay_fill_pattern(void *buf, size_t len, uint64_t seed);
 /* Perform one access record on the device and, in check mode, compare its outcome. */
 void replay_access(struct vdev_replay *rp, const struct vdev_trace_rec *r);
 
-/* ---- the adapters (replay_<type>.c), found through vdev_trace_device_for() ---- */
+/* ---- the adapters (replay_<type>.c), found through vdev_replay_adapter_for() ---- */
 
-extern const struct vdev_trace_device replay_blk_adapter;
-extern const struct vdev_trace_device replay_net_adapter;
-extern const struct vdev_trace_device replay_console_adapter;
-extern const struct vdev_trace_device replay_rng_adapter;
+extern const struct vdev_replay_adapter replay_blk_adapter;
+extern const struct vdev_replay_adapter replay_net_adapter;
+extern const struct vdev_replay_adapter replay_console_adapter;
+extern const struct vdev_replay_adapter replay_rng_adapter;
 
-/* ---- parameters (trace_device.c), for the adapters ---- */
+/* ---- parameters (replay_adapters.c), for the adapters ---- */
 
-/* Recording: emit `len` bytes as <prefix>_len and 8-byte chunks <prefix>_<i>. */
-void trace_param_emit_bytes(vdev_trace_param_fn emit, void *arg, const char *prefix,
-			    const void *bytes, size_t len);
 /* Replay: 0 with *out = the value, or <0 (replay_fail) when it is above max. */
 int replay_param_u(struct vdev_replay *rp, const struct vdev_trace_param *p, uint64_t max,
 		   uint64_t *out);
-/* Replay: 1 when p is one of the <prefix>_* keys of trace_param_emit_bytes (buf[cap]
+/* Replay: 1 when p is one of the <prefix>_* keys of vdev_trace_emit_bytes (buf[cap]
  * gets the bytes, *len the length), 0 when it is not, <0 when malformed. */
 int replay_param_bytes(struct vdev_replay *rp, const struct vdev_trace_param *p,
 		       const char *prefix, uint8_t *buf, size_t cap, size_t *len);

@@ -8,8 +8,8 @@
  * regions (lazily, MAP_NORESERVE) and serves the device's translations from them,
  * injecting the failures FAULT records ask for. Then it walks the records in order.
  */
-#ifndef VDEV_SRC_TRACE_REPLAY_H
-#define VDEV_SRC_TRACE_REPLAY_H
+#ifndef VDEV_SRC_REPLAY_REPLAY_H
+#define VDEV_SRC_REPLAY_REPLAY_H
 
 #include <stdbool.h>
 #include <stddef.h>

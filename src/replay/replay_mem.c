@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "trace/replay_internal.h"
+#include "replay/replay_internal.h"
 #include "vdev/pci.h"
 
 /* ---- regions ---- */

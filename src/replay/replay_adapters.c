@@ -1,20 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The per-type adapters (which PARAM records describe a device, how a replay rebuilds
- * it) and the parameter helpers they share. A PARAM value is one u64; byte strings
- * (a serial number, a port name) travel as a length and 8-byte chunks.
+ * The per-type replay adapters and the parameter helpers they share. A PARAM value is
+ * one u64; byte strings (a serial number, a port name) travel as a length and 8-byte
+ * chunks (vdev_trace_emit_bytes() writes them).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "core/common.h"
-#include "devices/dev_internal.h"
-#include "trace/replay_internal.h"
+#include "util/common.h"
+#include "replay/replay_internal.h"
 
-const struct vdev_trace_device *vdev_trace_device_for(uint16_t type)
+const struct vdev_replay_adapter *vdev_replay_adapter_for(uint16_t type)
 {
-	static const struct vdev_trace_device *const adapters[] = {
+	static const struct vdev_replay_adapter *const adapters[] = {
 		&replay_blk_adapter,
 		&replay_net_adapter,
 		&replay_console_adapter,
@@ -25,26 +24,6 @@ const struct vdev_trace_device *vdev_trace_device_for(uint16_t type)
 		if (adapters[i]->type == type)
 			return adapters[i];
 	return NULL;
-}
-
-void trace_param_emit_bytes(vdev_trace_param_fn emit, void *arg, const char *prefix,
-			    const void *bytes, size_t len)
-{
-	const uint8_t *b = bytes;
-	char key[VDEV_TRACE_MAX_KEY + 1];
-
-	if (len == 0)
-		return;
-	snprintf(key, sizeof(key), "%s_len", prefix);
-	emit(arg, key, len);
-	for (size_t i = 0; i * 8 < len; i++) {
-		uint8_t chunk[8] = {0};
-		size_t n = len - i * 8 < 8 ? len - i * 8 : 8;
-
-		memcpy(chunk, b + i * 8, n);
-		snprintf(key, sizeof(key), "%s_%zu", prefix, i);
-		emit(arg, key, vdev_ld64(chunk));
-	}
 }
 
 int replay_param_u(struct vdev_replay *rp, const struct vdev_trace_param *p, uint64_t max,
@@ -96,7 +75,7 @@ int replay_param_bytes(struct vdev_replay *rp, const struct vdev_trace_param *p,
 int replay_check_features(struct vdev_replay *rp, struct vdev_dev *dev, bool have,
 			  uint64_t want)
 {
-	uint64_t got = dev->base.device_caps;
+	uint64_t got = vdev_dev_virtio(dev)->device_caps;
 
 	/* A fuzzer's mutated parameter should not stop the device from being exercised. */
 	if (!have || got == want || rp->opt.fuzz)

@@ -8,43 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/common.h"
-#include "devices/blk/blk_internal.h"
-#include "trace/replay_internal.h"
-
-/* ---- recording: the parameters ---- */
-
-static void blk_params(struct vdev_dev *dev, vdev_trace_param_fn emit, void *arg)
-{
-	struct blk_shape s;
-	const struct blk_wire_config *c = &s.cfg;
-
-	if (blk_shape_of(dev, &s) < 0)
-		return;
-	emit(arg, "capacity", s.lim.capacity);
-	emit(arg, "readonly", s.lim.readonly);
-	emit(arg, "discard", (s.offered & VDEV_BLK_F_DISCARD) != 0);
-	emit(arg, "write_zeroes", (s.offered & VDEV_BLK_F_WRITE_ZEROES) != 0);
-	emit(arg, "wz_may_unmap", s.lim.wz_may_unmap);
-	emit(arg, "writeback", s.writeback_default);
-	emit(arg, "num_queues", s.nq);
-	emit(arg, "queue_size", s.qsize);
-	emit(arg, "seg_max", vdev_ld32(&c->seg_max));
-	emit(arg, "size_max", vdev_ld32(&c->size_max));
-	emit(arg, "blk_size", vdev_ld32(&c->blk_size));
-	emit(arg, "physical_block_exp", c->physical_block_exp);
-	emit(arg, "alignment_offset", c->alignment_offset);
-	emit(arg, "min_io_size", vdev_ld16(&c->min_io_size));
-	emit(arg, "opt_io_size", vdev_ld32(&c->opt_io_size));
-	emit(arg, "max_discard_sectors", vdev_ld32(&c->max_discard_sectors));
-	emit(arg, "max_discard_seg", vdev_ld32(&c->max_discard_seg));
-	emit(arg, "discard_alignment", vdev_ld32(&c->discard_sector_alignment));
-	emit(arg, "max_wz_sectors", vdev_ld32(&c->max_write_zeroes_sectors));
-	emit(arg, "max_wz_seg", vdev_ld32(&c->max_write_zeroes_seg));
-	trace_param_emit_bytes(emit, arg, "serial", s.lim.serial, strnlen(s.lim.serial, 20));
-	/* Not a creation parameter: lets a replay confirm it rebuilt the same device. */
-	emit(arg, "features", s.offered);
-}
+#include "util/common.h"
+#include "replay/replay_internal.h"
+#include "vdev/blk.h"
 
 /* ---- replay: the backend ---- */
 
@@ -108,7 +74,7 @@ static int rblk_submit(void *qctx, struct vdev_blk_io *io)
 	struct rblk_io_link *l = q->free;
 	int32_t result;
 
-	if (replay_take_complete(q->st->rp, q->idx, blk_io_head(io), &result)) {
+	if (replay_take_complete(q->st->rp, q->idx, vdev_blk_io_head(io), &result)) {
 		rblk_finish(q->st->rp, io, result, false);
 		return 0;
 	}
@@ -164,7 +130,7 @@ static bool rblk_complete(void *state, uint16_t queue, uint16_t head, int32_t re
 	struct rblk_io_link **match = NULL;
 
 	for (pp = &q->held; *pp != NULL; pp = &(*pp)->next)
-		if (blk_io_head((*pp)->io) == head)
+		if (vdev_blk_io_head((*pp)->io) == head)
 			match = pp;
 	if (match == NULL)
 		return false;
@@ -343,8 +309,7 @@ static int blk_create(struct vmctx *ctx, const struct vdev_virtio_pci_config *pc
 	return replay_check_features(rp, *out, bp.have_features, bp.features);
 }
 
-const struct vdev_trace_device replay_blk_adapter = {
+const struct vdev_replay_adapter replay_blk_adapter = {
 	.type = VIRTIO_TYPE_BLOCK,
-	.params = blk_params,
 	.create = blk_create,
 };
