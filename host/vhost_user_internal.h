@@ -2,8 +2,9 @@
 /*
  * Shared state of one vhost-user connection, split over vhost_user.c (life cycle,
  * event-loop glue, device callbacks), vhost_user_req.c (request dispatch and the
- * small requests), vhost_user_mem.c (the memory table) and vhost_user_ring.c (ring
- * state). Not part of any API.
+ * small requests), vhost_user_mem.c (the memory table), vhost_user_ring.c (ring
+ * state) and vhost_user_conn.c (log, refusals, lock: what all of them call). Not part
+ * of any API.
  */
 #ifndef VDEV_HOST_VHOST_USER_INTERNAL_H
 #define VDEV_HOST_VHOST_USER_INTERNAL_H
@@ -108,16 +109,6 @@ struct vu_reply {
 		uint8_t bytes[VU_MAX_PAYLOAD];
 	} body;
 };
-
-void vu_log(struct vhost_user_conn *c, enum vdev_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* A refusal: counted, and logged unless the front end is flooding. */
-void vu_refuse(struct vhost_user_conn *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* The device lock (virtio_base.mtx) around every vdev_vhost_* call. */
-void vu_lock(struct vhost_user_conn *c);
-void vu_unlock(struct vhost_user_conn *c);
 
 /* vhost_user_req.c: act on one complete message (its fds are consumed). Returns 0,
  * or a negative errno when the connection must close. */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vhost_user_conn.h"
 #include "vhost_user_internal.h"
 
 static void to_guest_ram(const struct vu_mem_slot *s, struct guest_ram_region *out)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vhost_user_conn.h"
 #include "vhost_user_internal.h"
 
 static void reply_u64(struct vu_reply *r, uint64_t v)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vhost_user_conn.h"
 #include "vhost_user_internal.h"
 
 static const char *const part_name[3] = {"descriptor table", "avail ring", "used ring"};

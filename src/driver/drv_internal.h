@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Private state of the driver peer (drv_pci.c, drv_virtio.c, drv_queue.c). The driver
- * reaches its device only through the public register entry points; everything here
- * is the driver's own bookkeeping, which it never takes from guest memory.
+ * Private state of the driver peer (drv_pci.c, drv_virtio.c, drv_queue.c, drv_regs.c,
+ * drv_vhost_user.c). The driver reaches its device only through the public register
+ * entry points; everything here is the driver's own bookkeeping, which it never takes
+ * from guest memory.
  */
 #ifndef VDEV_SRC_DRIVER_DRV_INTERNAL_H
 #define VDEV_SRC_DRIVER_DRV_INTERNAL_H
@@ -13,6 +14,21 @@
 #include "vdev/driver.h"
 #include "vdev/pci.h"
 #include "vdev/virtio.h"
+
+/* Byte offsets inside a virtio vendor capability (struct virtio_pci_cap). */
+#define VCAP_CFG_TYPE 3
+#define VCAP_BAR 4
+#define VCAP_OFFSET 8
+#define VCAP_LENGTH 12
+#define VCAP_NOTIFY_MULT 16
+#define VCAP_CFG_DATA 16
+
+/* MSI-X capability fields. */
+#define MSIX_CTRL 2
+#define MSIX_TABLE 4
+#define MSIX_CTRL_ENABLE 0x8000
+#define MSIX_CTRL_MASK 0x4000
+#define MSIX_ENTRY_SIZE 16
 
 /* Regions are indexed by enum vdev_drv_region (1..5); slot 0 stays unused. */
 #define VDRV_NREGIONS 6
@@ -111,7 +127,7 @@ struct vdev_drv {
 	uint32_t nqueues;
 };
 
-/* ---- drv_pci.c ---- */
+/* ---- drv_regs.c ---- */
 
 /* A BAR access through the chosen method (direct, or the cfg-access window). */
 uint64_t vdrv_bar_read(struct vdev_drv *drv, int bar, uint64_t off, int width);

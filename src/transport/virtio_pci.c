@@ -227,7 +227,16 @@ VDEV_EXPORT void virtio_pci_write(struct vmctx *ctx, int vcpu, struct pci_vdev *
 	vdev_virtio_unlock(base);
 }
 
-/* ---- queue helpers shared by both register blocks ---- */
+/* ---- helpers shared by both register blocks ---- */
+
+const struct vdev_vpci_reg *vdev_vpci_find_reg(const struct vdev_vpci_reg *table, size_t n,
+					       uint64_t off, int size)
+{
+	for (size_t i = 0; i < n; i++)
+		if (table[i].off == off && table[i].width == size)
+			return &table[i];
+	return NULL;
+}
 
 uint16_t vdev_vpci_checked_vector(struct virtio_base *base, uint64_t val)
 {

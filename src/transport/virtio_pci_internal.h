@@ -5,9 +5,23 @@
 #define VDEV_SRC_TRANSPORT_VIRTIO_PCI_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vdev/virtio.h"
+
+/* One register of a fixed block (the legacy header, the modern common config): each
+ * is served only at its own offset and width (H11). */
+struct vdev_vpci_reg {
+	uint8_t off;
+	uint8_t width;
+	bool ro; /* a write is refused */
+};
+
+/* The row of table[0..n) at exactly (off, size), or NULL: a wrong width, a partial
+ * access or a hole. */
+const struct vdev_vpci_reg *vdev_vpci_find_reg(const struct vdev_vpci_reg *table, size_t n,
+					       uint64_t off, int size);
 
 /* BAR accesses without taking the device lock (the caller holds it). */
 uint64_t vdev_vpci_bar_read(struct virtio_base *base, int bar, uint64_t off, int size);

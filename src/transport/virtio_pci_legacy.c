@@ -9,21 +9,13 @@
 #include "transport/pci_internal.h"
 #include "transport/virtio_pci_internal.h"
 
-enum legacy_reg_access { RO, RW };
-
-struct legacy_reg {
-	uint8_t off;
-	uint8_t width;
-	enum legacy_reg_access access;
-};
-
 /* CFGVEC and QVEC are only reached while MSI-X is on: otherwise offset 20 and up is
  * device config, which config_start() routes first. */
-static const struct legacy_reg legacy_regs[] = {
-	{VIRTIO_CR_HOSTCAP, 4, RO},  {VIRTIO_CR_GUESTCAP, 4, RW}, {VIRTIO_CR_PFN, 4, RW},
-	{VIRTIO_CR_QNUM, 2, RO},     {VIRTIO_CR_QSEL, 2, RW},     {VIRTIO_CR_QNOTIFY, 2, RW},
-	{VIRTIO_CR_STATUS, 1, RW},   {VIRTIO_CR_ISR, 1, RO},      {VIRTIO_CR_CFGVEC, 2, RW},
-	{VIRTIO_CR_QVEC, 2, RW},
+static const struct vdev_vpci_reg legacy_regs[] = {
+	{VIRTIO_CR_HOSTCAP, 4, true},  {VIRTIO_CR_GUESTCAP, 4, false}, {VIRTIO_CR_PFN, 4, false},
+	{VIRTIO_CR_QNUM, 2, true},     {VIRTIO_CR_QSEL, 2, false},     {VIRTIO_CR_QNOTIFY, 2, false},
+	{VIRTIO_CR_STATUS, 1, false},  {VIRTIO_CR_ISR, 1, true},       {VIRTIO_CR_CFGVEC, 2, false},
+	{VIRTIO_CR_QVEC, 2, false},
 };
 
 static uint64_t config_start(struct virtio_base *base)
@@ -31,13 +23,9 @@ static uint64_t config_start(struct virtio_base *base)
 	return vdev_pci_msix_enabled(base->dev) ? VIRTIO_CR_CFG1 : VIRTIO_CR_CFG0;
 }
 
-/* The register at exactly (off, size), or NULL: a wrong width or a partial access. */
-static const struct legacy_reg *find_reg(uint64_t off, int size)
+static const struct vdev_vpci_reg *find_reg(uint64_t off, int size)
 {
-	for (size_t i = 0; i < VDEV_ARRAY_SIZE(legacy_regs); i++)
-		if (legacy_regs[i].off == off && legacy_regs[i].width == size)
-			return &legacy_regs[i];
-	return NULL;
+	return vdev_vpci_find_reg(legacy_regs, VDEV_ARRAY_SIZE(legacy_regs), off, size);
 }
 
 static struct virtio_vq_info *selected(struct virtio_base *base)
@@ -112,7 +100,7 @@ static void write_pfn(struct virtio_base *base, struct virtio_vq_info *vq, uint3
 void vdev_vpci_legacy_write(struct virtio_base *base, uint64_t off, int size, uint64_t val)
 {
 	uint64_t cfg = config_start(base);
-	const struct legacy_reg *reg;
+	const struct vdev_vpci_reg *reg;
 	struct virtio_vq_info *vq = selected(base);
 
 	if (off >= cfg) {
@@ -120,7 +108,7 @@ void vdev_vpci_legacy_write(struct virtio_base *base, uint64_t off, int size, ui
 		return;
 	}
 	reg = find_reg(off, size);
-	if (reg == NULL || reg->access == RO) {
+	if (reg == NULL || reg->ro) {
 		vdev_virtio_bad_access(base, "legacy register write", off, size);
 		return;
 	}

@@ -14,13 +14,7 @@
 #include "transport/pci_internal.h"
 #include "transport/virtio_pci_internal.h"
 
-struct common_reg {
-	uint8_t off;
-	uint8_t width;
-	bool ro;
-};
-
-static const struct common_reg common_regs[] = {
+static const struct vdev_vpci_reg common_regs[] = {
 	{VIRTIO_COMMON_DFSELECT, 4, false}, {VIRTIO_COMMON_DF, 4, true},
 	{VIRTIO_COMMON_GFSELECT, 4, false}, {VIRTIO_COMMON_GF, 4, false},
 	{VIRTIO_COMMON_MSIX, 2, false},     {VIRTIO_COMMON_NUMQ, 2, true},
@@ -36,12 +30,9 @@ static const struct common_reg common_regs[] = {
 	{VIRTIO_COMMON_Q_USEDLO, 8, false},
 };
 
-static const struct common_reg *find_common(uint64_t off, int size)
+static const struct vdev_vpci_reg *find_common(uint64_t off, int size)
 {
-	for (size_t i = 0; i < VDEV_ARRAY_SIZE(common_regs); i++)
-		if (common_regs[i].off == off && common_regs[i].width == size)
-			return &common_regs[i];
-	return NULL;
+	return vdev_vpci_find_reg(common_regs, VDEV_ARRAY_SIZE(common_regs), off, size);
 }
 
 static struct virtio_vq_info *selected(struct virtio_base *base)
@@ -157,7 +148,7 @@ static void queue_write(struct virtio_base *base, struct virtio_vq_info *vq, uin
 
 static void common_write(struct virtio_base *base, uint64_t off, int size, uint64_t val)
 {
-	const struct common_reg *reg = off < VIRTIO_COMMON_SIZE ? find_common(off, size) : NULL;
+	const struct vdev_vpci_reg *reg = off < VIRTIO_COMMON_SIZE ? find_common(off, size) : NULL;
 
 	if (reg == NULL || reg->ro) {
 		vdev_virtio_bad_access(base, "common config write", off, size);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "core/iov.h"
 #include "devices/blk/blk_internal.h"
 
 #define FILE_DEFAULT_WORKERS 4
@@ -97,14 +98,7 @@ static int rw_all(int fd, bool write, const struct iovec *iov, int cnt, uint64_t
 			memcpy(local, iov, sizeof(*iov) * (size_t)cnt);
 			cur = local;
 		}
-		while (idx < cnt && (size_t)n >= local[idx].iov_len) {
-			n -= (ssize_t)local[idx].iov_len;
-			idx++;
-		}
-		if (idx < cnt) {
-			local[idx].iov_base = (uint8_t *)local[idx].iov_base + n;
-			local[idx].iov_len -= (size_t)n;
-		}
+		idx += vdev_iov_skip(local + idx, cnt - idx, (size_t)n);
 	}
 	return 0;
 }

@@ -11,76 +11,8 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/iov.h"
 #include "devices/blk/blk_internal.h"
-
-/* Copy len bytes starting `off` bytes into iov[0..n). Returns 0, or -1 when short. */
-static int iov_gather(const struct iovec *iov, int n, uint64_t off, void *buf, size_t len)
-{
-	uint8_t *out = buf;
-
-	for (int i = 0; i < n && len > 0; i++) {
-		size_t l = iov[i].iov_len;
-		size_t chunk;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		chunk = l - (size_t)off;
-		if (chunk > len)
-			chunk = len;
-		memcpy(out, (const uint8_t *)iov[i].iov_base + off, chunk);
-		out += chunk;
-		len -= chunk;
-		off = 0;
-	}
-	return len == 0 ? 0 : -1;
-}
-
-/* Scatter len bytes into iov[0..n) from its start (the caller checked the room). */
-static void iov_scatter(const struct iovec *iov, int n, const void *buf, size_t len)
-{
-	const uint8_t *in = buf;
-
-	for (int i = 0; i < n && len > 0; i++) {
-		size_t chunk = iov[i].iov_len < len ? iov[i].iov_len : len;
-
-		memcpy(iov[i].iov_base, in, chunk);
-		in += chunk;
-		len -= chunk;
-	}
-}
-
-/*
- * Describe bytes [off, off + len) of iov[0..n) in dst (at most cap entries). Returns
- * the number of entries, or -1 when more than cap are needed.
- */
-static int iov_slice(const struct iovec *iov, int n, uint64_t off, uint64_t len,
-		     struct iovec *dst, int cap)
-{
-	int k = 0;
-
-	for (int i = 0; i < n && len > 0; i++) {
-		uint64_t l = iov[i].iov_len;
-		uint64_t chunk;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		chunk = l - off;
-		if (chunk > len)
-			chunk = len;
-		if (k == cap)
-			return -1;
-		dst[k].iov_base = (uint8_t *)iov[i].iov_base + off;
-		dst[k].iov_len = (size_t)chunk;
-		k++;
-		len -= chunk;
-		off = 0;
-	}
-	return k;
-}
 
 static enum blk_verdict finish(struct blk_req *req, uint8_t status, uint32_t used_len)
 {
@@ -109,7 +41,7 @@ static enum blk_verdict parse_rw(const struct blk_limits *lim, struct blk_req *r
 		return finish(req, VDEV_BLK_S_IOERR, 1);
 	if (len == 0)
 		return finish(req, VDEV_BLK_S_OK, 1);
-	cnt = iov_slice(iov, n, off, len, req->iov, lim->iov_cap);
+	cnt = vdev_iov_slice(iov, n, off, len, req->iov, lim->iov_cap);
 	if (cnt < 0)
 		return finish(req, VDEV_BLK_S_IOERR, 1);
 	req->io.op = op;
@@ -153,7 +85,8 @@ static enum blk_verdict parse_ranges(const struct blk_limits *lim, struct blk_re
 		uint64_t sector;
 		uint32_t nsec, fl;
 
-		if (iov_gather(iov, n, off + i * VDEV_BLK_SEG_SIZE, raw, sizeof(raw)) < 0)
+		if (vdev_iov_to_buf(iov, n, off + i * VDEV_BLK_SEG_SIZE, raw, sizeof(raw)) !=
+		    sizeof(raw))
 			return finish(req, VDEV_BLK_S_IOERR, 1);
 		sector = vdev_ld64(raw + offsetof(struct blk_wire_seg, sector));
 		nsec = vdev_ld32(raw + offsetof(struct blk_wire_seg, num_sectors));
@@ -182,7 +115,7 @@ static enum blk_verdict get_id(const struct blk_limits *lim, struct blk_req *req
 {
 	size_t k = room < VDEV_BLK_ID_BYTES ? (size_t)room : VDEV_BLK_ID_BYTES;
 
-	iov_scatter(wiov, nw, lim->serial, k);
+	vdev_iov_from_buf(wiov, nw, 0, lim->serial, k);
 	req->bytes_out = k;
 	return finish(req, VDEV_BLK_S_OK, (uint32_t)k + 1);
 }
@@ -192,20 +125,19 @@ enum blk_verdict blk_parse_chain(const struct blk_limits *lim, const struct iove
 {
 	uint8_t hdr[VDEV_BLK_HDR_SIZE];
 	const struct iovec *last = &iov[n - 1];
-	uint64_t rbytes = 0, wbytes = 0, sector;
+	size_t rbytes, wbytes;
+	uint64_t sector;
 	uint32_t type;
-	int nr = 0;
+	int nr = vdev_iov_readable(iov, flags, n, &rbytes);
 
-	while (nr < n && !(flags[nr] & VRING_DESC_F_WRITE))
-		rbytes += iov[nr++].iov_len;
-	for (int i = nr; i < n; i++)
-		wbytes += iov[i].iov_len;
+	wbytes = vdev_iov_len(iov + nr, n - nr);
 	/* The status byte is the chain's last byte and must be device-writable; without
 	 * one there is nothing to answer in (H31, H36). */
 	if (wbytes == 0)
 		return BLK_DROP;
 	req->status = (uint8_t *)last->iov_base + last->iov_len - 1;
-	if (rbytes < VDEV_BLK_HDR_SIZE || iov_gather(iov, nr, 0, hdr, sizeof(hdr)) < 0)
+	if (rbytes < VDEV_BLK_HDR_SIZE ||
+	    vdev_iov_to_buf(iov, nr, 0, hdr, sizeof(hdr)) != sizeof(hdr))
 		return finish(req, VDEV_BLK_S_IOERR, 1);
 	type = vdev_ld32(hdr + offsetof(struct blk_wire_hdr, type));
 	sector = vdev_ld64(hdr + offsetof(struct blk_wire_hdr, sector));

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/iov.h"
 #include "devices/console/console_internal.h"
 
 /* ---- driver -> device ---- */
@@ -106,7 +107,7 @@ void con_ctrl_tx(struct con_dev *c)
 
 		if (n <= 0)
 			break;
-		if (con_first_writable(flags, n) != n) {
+		if (vdev_iov_readable(iov, flags, n, NULL) != n) {
 			vq_relchain(vq, head, 0);
 			c->dev.stats.errors++;
 			vdev_virtio_log(&c->dev.base, VDEV_LOG_WARN,
@@ -115,7 +116,8 @@ void con_ctrl_tx(struct con_dev *c)
 			break;
 		}
 		/* One private copy of the header; the guest may rewrite its buffer. */
-		got = con_iov_to_buf(iov, n, msg, sizeof(msg), &total);
+		total = vdev_iov_len(iov, n);
+		got = vdev_iov_to_buf(iov, n, 0, msg, sizeof(msg));
 		vq_relchain(vq, head, 0);
 		c->dev.stats.requests++;
 		if (got < sizeof(msg)) {
@@ -207,7 +209,7 @@ static int send_message(struct con_dev *c, struct virtio_vq_info *vq, const uint
 		c->ctrl_starved = true;
 		return -1;
 	}
-	if (con_first_writable(flags, n) != 0) {
+	if (vdev_iov_readable(iov, flags, n, NULL) != 0) {
 		vq_relchain(vq, head, 0);
 		c->dev.stats.errors++;
 		vdev_virtio_log(&c->dev.base, VDEV_LOG_WARN,
@@ -215,7 +217,7 @@ static int send_message(struct con_dev *c, struct virtio_vq_info *vq, const uint
 		virtio_dev_error(&c->dev.base);
 		return -1;
 	}
-	(void)con_iov_to_buf(iov, n, NULL, 0, &total);
+	total = vdev_iov_len(iov, n);
 	if (total < sizeof(struct con_wire_control)) {
 		/* Too small for any message: hand it back empty, keep the message. */
 		vq_relchain(vq, head, 0);
@@ -223,7 +225,8 @@ static int send_message(struct con_dev *c, struct virtio_vq_info *vq, const uint
 		return 0;
 	}
 	/* A name longer than the buffer is cut; the header always fits. */
-	vq_relchain(vq, head, (uint32_t)con_buf_to_iov(iov, n, msg, len < total ? len : total));
+	vq_relchain(vq, head, 
+		    (uint32_t)vdev_iov_from_buf(iov, n, 0, msg, len < total ? len : total));
 	c->dev.stats.requests++;
 	return 1;
 }

@@ -175,11 +175,6 @@ void con_emerg_put(struct con_dev *c, uint8_t ch);
 void con_port_guest_reset(struct con_port *p);
 int con_io_pollfds(struct con_dev *c, struct vdev_pollfd *fds, int max);
 void con_io_poll(struct con_dev *c);
-/* Copy between a buffer and iovecs; return bytes copied. */
-size_t con_iov_to_buf(const struct iovec *iov, int n, void *buf, size_t len, size_t *total);
-size_t con_buf_to_iov(const struct iovec *iov, int n, const void *buf, size_t len);
-/* Index of the first device-writable iovec (n when none). */
-int con_first_writable(const uint16_t *flags, int n);
 
 /* console_ctrl.c */
 void con_ctrl_tx(struct con_dev *c);

@@ -14,55 +14,10 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/iov.h"
 #include "devices/console/console_internal.h"
 #include "trace/trace_format.h"
 #include "trace/trace_hooks.h"
-
-/* ---- iovec helpers ---- */
-
-int con_first_writable(const uint16_t *flags, int n)
-{
-	int i = 0;
-
-	while (i < n && !(flags[i] & VRING_DESC_F_WRITE))
-		i++;
-	return i;
-}
-
-size_t con_iov_to_buf(const struct iovec *iov, int n, void *buf, size_t len, size_t *total)
-{
-	size_t copied = 0, sum = 0;
-
-	for (int i = 0; i < n; i++) {
-		size_t chunk = iov[i].iov_len;
-
-		sum += chunk;
-		if (copied < len) {
-			if (chunk > len - copied)
-				chunk = len - copied;
-			memcpy((uint8_t *)buf + copied, iov[i].iov_base, chunk);
-			copied += chunk;
-		}
-	}
-	if (total)
-		*total = sum;
-	return copied;
-}
-
-size_t con_buf_to_iov(const struct iovec *iov, int n, const void *buf, size_t len)
-{
-	size_t copied = 0;
-
-	for (int i = 0; i < n && copied < len; i++) {
-		size_t chunk = iov[i].iov_len;
-
-		if (chunk > len - copied)
-			chunk = len - copied;
-		memcpy(iov[i].iov_base, (const uint8_t *)buf + copied, chunk);
-		copied += chunk;
-	}
-	return copied;
-}
 
 /* ---- per-port state ---- */
 
@@ -164,16 +119,7 @@ static void tx_drop(struct con_dev *c, struct con_port *p, const char *why, int 
 
 static void tx_advance(struct con_port *p, size_t n)
 {
-	while (n > 0 && p->tx_idx < p->tx_niov) {
-		struct iovec *v = &p->tx_iov[p->tx_idx];
-		size_t k = n < v->iov_len ? n : v->iov_len;
-
-		v->iov_base = (uint8_t *)v->iov_base + k;
-		v->iov_len -= k;
-		n -= k;
-		if (v->iov_len == 0)
-			p->tx_idx++;
-	}
+	p->tx_idx += vdev_iov_skip(p->tx_iov + p->tx_idx, p->tx_niov - p->tx_idx, n);
 }
 
 /* Write the held chain: 0 when it is finished (written or dropped), -EAGAIN when the
@@ -216,7 +162,7 @@ static int tx_take(struct con_dev *c, struct con_port *p, struct virtio_vq_info 
 
 	if (n <= 0)
 		return n < 0 ? -1 : 0;
-	if (con_first_writable(flags, n) != n) {
+	if (vdev_iov_readable(p->tx_iov, flags, n, NULL) != n) {
 		/* A device-writable buffer on a transmitq: the driver is confused. */
 		vq_relchain(vq, head, 0);
 		c->dev.stats.errors++;
@@ -287,7 +233,7 @@ void con_process_rx(struct con_dev *c, uint32_t port)
 
 		if (n <= 0)
 			break;
-		if (con_first_writable(flags, n) != 0) {
+		if (vdev_iov_readable(iov, flags, n, NULL) != 0) {
 			/* Never write into a device-readable buffer (H22). */
 			vq_relchain(vq, head, 0);
 			c->dev.stats.errors++;
@@ -297,7 +243,7 @@ void con_process_rx(struct con_dev *c, uint32_t port)
 			virtio_dev_error(&c->dev.base);
 			break;
 		}
-		(void)con_iov_to_buf(iov, n, NULL, 0, &total);
+		total = vdev_iov_len(iov, n);
 		r = p->be.read(p->be.opaque, iov, n);
 		/* The bytes it wrote into the guest's buffers are what a replay must give. */
 		if (vdev_unlikely(c->dev.base.trace != NULL))

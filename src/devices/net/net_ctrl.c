@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/iov.h"
 #include "devices/net/net_internal.h"
 
 void net_filter_reset(struct net_filter *f)
@@ -114,12 +115,10 @@ static uint8_t ctrl_command(struct net_dev *n, const uint8_t *msg, size_t len)
 static bool ctrl_one(struct net_dev *n, struct virtio_vq_info *vq, uint16_t head,
 		     const struct iovec *iov, const uint16_t *flags, int k)
 {
-	size_t rbytes = 0;
-	int r = 0, w;
+	size_t rbytes;
+	int r = vdev_iov_readable(iov, flags, k, &rbytes), w;
 	uint8_t ack = VIRTIO_NET_ERR;
 
-	while (r < k && !(flags[r] & VRING_DESC_F_WRITE))
-		rbytes += iov[r++].iov_len;
 	for (w = r; w < k && iov[w].iov_len == 0; w++)
 		;
 	if (w == k) {
@@ -130,7 +129,7 @@ static bool ctrl_one(struct net_dev *n, struct virtio_vq_info *vq, uint16_t head
 		return false;
 	}
 	if (rbytes <= sizeof(n->ctrl_buf)) {
-		net_iov_read(iov, r, 0, n->ctrl_buf, rbytes);
+		vdev_iov_to_buf(iov, r, 0, n->ctrl_buf, rbytes);
 		ack = ctrl_command(n, n->ctrl_buf, rbytes);
 	}
 	*(uint8_t *)iov[w].iov_base = ack;

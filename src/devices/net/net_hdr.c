@@ -116,25 +116,3 @@ bool net_hdr_fit_rx(const struct net_dev *n, struct vdev_net_hdr *hdr, uint8_t *
 	}
 	return true;
 }
-
-size_t net_iov_read(const struct iovec *iov, int niov, size_t off, void *dst, size_t len)
-{
-	uint8_t *d = dst;
-	size_t done = 0;
-
-	for (int i = 0; i < niov && done < len; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		l -= off;
-		if (l > len - done)
-			l = len - done;
-		memcpy(d + done, (const uint8_t *)iov[i].iov_base + off, l);
-		done += l;
-		off = 0;
-	}
-	return done;
-}

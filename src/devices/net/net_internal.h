@@ -174,8 +174,6 @@ const char *net_hdr_check_tx(const struct net_dev *n, const struct vdev_net_hdr 
  * cannot, clear what it did not negotiate. false: the frame must be dropped. */
 bool net_hdr_fit_rx(const struct net_dev *n, struct vdev_net_hdr *hdr, uint8_t *frame,
 		    uint32_t len);
-/* Copy `len` bytes out of an iovec array starting `off` bytes in; returns bytes copied. */
-size_t net_iov_read(const struct iovec *iov, int niov, size_t off, void *dst, size_t len);
 
 /* net_rx.c */
 bool net_rx_accept(const struct net_dev *n, const uint8_t *frame, uint32_t len);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/iov.h"
 #include "core/virtio_internal.h"
 #include "devices/net/net_internal.h"
 #include "trace/trace_format.h"
@@ -36,40 +37,6 @@ static void writable_part(struct wchain *w, const struct iovec *iov, const uint1
 		w->iov[w->n++] = iov[i];
 		w->bytes += iov[i].iov_len;
 	}
-}
-
-/* Copy src into the writable iovecs starting `off` bytes in. */
-static size_t wchain_write(struct wchain *w, size_t off, const void *src, size_t len)
-{
-	const uint8_t *s = src;
-	size_t done = 0;
-
-	for (int i = 0; i < w->n && done < len; i++) {
-		size_t l = w->iov[i].iov_len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		l -= off;
-		if (l > len - done)
-			l = len - done;
-		memcpy((uint8_t *)w->iov[i].iov_base + off, s + done, l);
-		done += l;
-		off = 0;
-	}
-	return done;
-}
-
-/* Host address of byte `off` of the writable part (it exists: off < bytes). */
-static uint8_t *wchain_byte(struct wchain *w, size_t off)
-{
-	for (int i = 0; i < w->n; i++) {
-		if (off < w->iov[i].iov_len)
-			return (uint8_t *)w->iov[i].iov_base + off;
-		off -= w->iov[i].iov_len;
-	}
-	return NULL;
 }
 
 static bool is_broadcast(const uint8_t *m)
@@ -149,15 +116,15 @@ static int rx_first_chain(struct net_dev *n, struct net_rxq *r, struct virtio_vq
 		return -1;
 	}
 	net_hdr_encode(&r->hdr, 1, wire);
-	wchain_write(w, 0, wire, hs);
+	vdev_iov_from_buf(w->iov, w->n, 0, wire, hs);
 	if (hs == VIRTIO_NET_HDR_MRG_LEN) {
-		r->nbuf_at[0] = wchain_byte(w, VIRTIO_NET_HDR_LEN);
-		r->nbuf_at[1] = wchain_byte(w, VIRTIO_NET_HDR_LEN + 1);
+		r->nbuf_at[0] = vdev_iov_at(w->iov, w->n, VIRTIO_NET_HDR_LEN);
+		r->nbuf_at[1] = vdev_iov_at(w->iov, w->n, VIRTIO_NET_HDR_LEN + 1);
 	}
 	room = w->bytes - hs;
 	if (room > r->len)
 		room = r->len;
-	wchain_write(w, hs, r->buf, room);
+	vdev_iov_from_buf(w->iov, w->n, hs, r->buf, room);
 	r->held_head[0] = head;
 	r->held_len[0] = (uint32_t)(hs + room);
 	r->nheld = 1;
@@ -262,7 +229,7 @@ static int rx_deliver(struct net_dev *n, struct net_rxq *r, struct virtio_vq_inf
 
 			if (room > r->len - r->copied)
 				room = r->len - r->copied;
-			wchain_write(&w, 0, r->buf + r->copied, room);
+			vdev_iov_from_buf(w.iov, w.n, 0, r->buf + r->copied, room);
 			r->held_head[r->nheld] = head;
 			r->held_len[r->nheld] = (uint32_t)room;
 			r->nheld++;

@@ -13,28 +13,10 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/iov.h"
 #include "devices/net/net_internal.h"
 #include "trace/trace_format.h"
 #include "trace/trace_hooks.h"
-
-/* Drop the first `skip` bytes of iov[0..n) (skip is at most their total); returns
- * the index of the first iovec left, adjusted in place. Nothing moves: the common
- * layouts (the header alone in the first buffer, or the header in front of the frame)
- * cost a comparison. */
-static int iov_skip(struct iovec *iov, int n, size_t skip)
-{
-	int i = 0;
-
-	while (i < n && skip >= iov[i].iov_len) {
-		skip -= iov[i].iov_len;
-		i++;
-	}
-	if (i < n && skip > 0) {
-		iov[i].iov_base = (uint8_t *)iov[i].iov_base + skip;
-		iov[i].iov_len -= skip;
-	}
-	return i;
-}
 
 /* Complete a chain: its used element is written at once, so completions stay in the
  * order the chains were taken (VIRTIO_F_IN_ORDER); used->idx is stored per burst. */
@@ -64,15 +46,14 @@ static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *
 {
 	uint8_t wire[VIRTIO_NET_HDR_MRG_LEN];
 	uint16_t flags[NET_MAX_IOV], head;
-	int k = vq_getchain(vq, &head, t->iov, NET_MAX_IOV, flags), r = 0;
-	size_t total = 0;
+	int k = vq_getchain(vq, &head, t->iov, NET_MAX_IOV, flags), r;
+	size_t total;
 	const char *why;
 
 	if (k <= 0)
 		return 0;
 	/* Only the readable part is the frame; a writable tail is ignored. */
-	while (r < k && !(flags[r] & VRING_DESC_F_WRITE))
-		total += t->iov[r++].iov_len;
+	r = vdev_iov_readable(t->iov, flags, k, &total);
 	if (total < n->hdr_size) {
 		tx_malformed(n, t, vq, head, "chain shorter than the virtio-net header");
 		return -1;
@@ -82,7 +63,7 @@ static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *
 	if (t->iov[0].iov_len >= n->hdr_size) {
 		net_hdr_decode(t->iov[0].iov_base, &t->hdr);
 	} else {
-		net_iov_read(t->iov, r, 0, wire, n->hdr_size);
+		vdev_iov_to_buf(t->iov, r, 0, wire, n->hdr_size);
 		net_hdr_decode(wire, &t->hdr);
 	}
 	t->hdr.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM; /* the others mean nothing on TX */
@@ -107,7 +88,7 @@ static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *
 		n->dev.stats.dropped++;
 		return -1;
 	}
-	t->first = iov_skip(t->iov, r, n->hdr_size);
+	t->first = vdev_iov_skip(t->iov, r, n->hdr_size);
 	t->niov = r - t->first;
 	t->head = head;
 	t->epoch = n->dev.base.epoch;

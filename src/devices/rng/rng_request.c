@@ -11,6 +11,7 @@
 #include <errno.h>
 
 #include "core/common.h"
+#include "core/iov.h"
 #include "core/vmctx.h"
 #include "devices/rng/rng_internal.h"
 #include "trace/trace_format.h"
@@ -36,18 +37,15 @@ bool rng_live(struct rng_dev *r)
 	       vq_ring_ready(&r->vq);
 }
 
-/* Device-writable bytes of the chain just taken; readable ones are counted aside. */
+/* Device-writable bytes of the chain just taken; the readable ones (vq_getchain puts
+ * them first) are counted aside. */
 static uint64_t writable_bytes(struct rng_dev *r, int n)
 {
-	uint64_t w = 0;
+	size_t readable;
+	int nr = vdev_iov_readable(r->iov, r->iov_flags, n, &readable);
 
-	for (int i = 0; i < n; i++) {
-		if (r->iov_flags[i] & VRING_DESC_F_WRITE)
-			w += r->iov[i].iov_len;
-		else
-			r->xstats.readable_ignored += r->iov[i].iov_len;
-	}
-	return w;
+	r->xstats.readable_ignored += readable;
+	return vdev_iov_len(r->iov + nr, n - nr);
 }
 
 /* One backend call, with what a misbehaving backend returns folded into -EIO. */
