@@ -318,8 +318,8 @@ static void expect_refused(struct harness *h, const struct raw_ring *r, uint64_t
 /* A self-loop through `next` in every device mode: stops within queue-size hops. */
 Test(hostile_ring, H14_descriptor_self_loop)
 {
-	for (int ci = 0; ci < harness_ncombos; ci++) {
-		const struct harness_combo *c = &harness_combos[ci];
+	for (int ci = 0; ci < FX_NMODES; ci++) {
+		const struct fx_mode *c = &fx_modes[ci];
 		struct hopts o = {.mode = c->mode, .access = c->access, .manual = true};
 		struct harness h;
 		struct raw_ring r;

@@ -39,7 +39,7 @@ static struct snap snap_take(struct harness *h)
 
 /* Register reads keep answering on a broken device. */
 static void expect_registers_answer(const char *ctx, struct harness *h,
-				    const struct harness_combo *c)
+				    const struct fx_mode *c)
 {
 	if (is_legacy(c)) {
 		lwr(h, VIRTIO_CR_QSEL, 2, 0);
@@ -54,7 +54,7 @@ static void expect_registers_answer(const char *ctx, struct harness *h,
 }
 
 /* The "broken" outcome, INTx flavour (the harness runs without MSI-X). */
-static void expect_broken(const char *ctx, struct harness *h, const struct harness_combo *c,
+static void expect_broken(const char *ctx, struct harness *h, const struct fx_mode *c,
 			  const struct snap *s)
 {
 	struct vdev_virtio_stats st = stats(h);
@@ -208,7 +208,7 @@ Test(hostile_transport, H01_phantom_queue_vector_reads_zero_with_msix)
 /* ---------------- H02 ---------------- */
 
 /* A kick written straight to the BAR, so the driver peer cannot filter it. */
-static void kick_raw(struct harness *h, const struct harness_combo *c, uint32_t q)
+static void kick_raw(struct harness *h, const struct fx_mode *c, uint32_t q)
 {
 	if (is_legacy(c))
 		bwr(h, 0, VIRTIO_CR_QNOTIFY, 2, q);
@@ -216,7 +216,7 @@ static void kick_raw(struct harness *h, const struct harness_combo *c, uint32_t 
 		bwr(h, 4, VIRTIO_CAP_NOTIFY_OFFSET + 4ULL * q, 2, q);
 }
 
-static void expect_kick_ignored(const char *ctx, struct harness *h, const struct harness_combo *c,
+static void expect_kick_ignored(const char *ctx, struct harness *h, const struct fx_mode *c,
 				uint32_t q)
 {
 	uint64_t ignored = stats(h).notifies_ignored, kicks = h->dev->kicks;
@@ -803,12 +803,12 @@ Test(hostile_transport, H07_event_idx_fields_ignored_without_feature)
 
 /* ---------------- H08 ---------------- */
 
-static int cfg_bar(const struct harness_combo *c)
+static int cfg_bar(const struct fx_mode *c)
 {
 	return is_legacy(c) ? 0 : 4;
 }
 
-static uint64_t cfg_base(const struct harness_combo *c)
+static uint64_t cfg_base(const struct fx_mode *c)
 {
 	return is_legacy(c) ? VIRTIO_CR_CFG0 : VIRTIO_CAP_DEVICE_OFFSET;
 }
@@ -989,12 +989,12 @@ Test(hostile_transport, H09_msix_table_and_pba_abuse)
 
 /* ---------------- H10 ---------------- */
 
-static uint16_t get_cfg_vector(struct harness *h, const struct harness_combo *c)
+static uint16_t get_cfg_vector(struct harness *h, const struct fx_mode *c)
 {
 	return (uint16_t)(is_legacy(c) ? lrd(h, VIRTIO_CR_CFGVEC, 2) : crd(h, VIRTIO_COMMON_MSIX, 2));
 }
 
-static void set_q_vector(struct harness *h, const struct harness_combo *c, uint16_t q, uint16_t v)
+static void set_q_vector(struct harness *h, const struct fx_mode *c, uint16_t q, uint16_t v)
 {
 	if (is_legacy(c)) {
 		lwr(h, VIRTIO_CR_QSEL, 2, q);
@@ -1005,7 +1005,7 @@ static void set_q_vector(struct harness *h, const struct harness_combo *c, uint1
 	}
 }
 
-static uint16_t get_q_vector(struct harness *h, const struct harness_combo *c, uint16_t q)
+static uint16_t get_q_vector(struct harness *h, const struct fx_mode *c, uint16_t q)
 {
 	if (is_legacy(c)) {
 		lwr(h, VIRTIO_CR_QSEL, 2, q);
