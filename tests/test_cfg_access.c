@@ -67,7 +67,7 @@ static void roundtrip(const char *ctx, struct harness *h, uint16_t q)
 }
 
 /* Open the combo and find its cfg-access window (0 if there is none); *p is the function. */
-static int open_window(struct harness *h, const struct harness_combo *c,
+static int open_window(struct harness *h, const struct fx_mode *c,
 		       const struct echo_dev_config *e, struct pci_vdev **p)
 {
 	open_combo(h, c, e);

@@ -27,7 +27,7 @@ static uint32_t csum(const uint8_t *p, size_t n, uint32_t s)
 }
 
 /* The combo with `nvq` queues of up to `qsize` entries, and MSI-X on or off. */
-static void open_echo(struct harness *h, const struct harness_combo *c, bool msix, int nvq,
+static void open_echo(struct harness *h, const struct fx_mode *c, bool msix, int nvq,
 		      uint16_t qsize)
 {
 	struct echo_dev_config ecfg = {.nvq = nvq, .qsize = qsize};

@@ -37,7 +37,7 @@ static struct cost cost_now(struct harness *h)
 }
 
 /* One device of `qsize` entries, set up with `features`, and its queue 0 ring. */
-static void open_q(struct harness *h, const struct harness_combo *c, uint16_t qsize,
+static void open_q(struct harness *h, const struct fx_mode *c, uint16_t qsize,
 		   uint64_t features, bool manual, struct raw_ring *r)
 {
 	struct echo_dev_config e = {.qsize = qsize, .manual = manual};

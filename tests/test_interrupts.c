@@ -35,7 +35,7 @@ static uint32_t pba(struct harness *h)
  * MSI-X on and the device ready: vector 0 (data 0x100) takes config changes, vector 1
  * (data 0x101, masked if asked) queue 0.
  */
-static void open_msix_vectors(struct harness *h, const struct harness_combo *c,
+static void open_msix_vectors(struct harness *h, const struct fx_mode *c,
 			      bool mask_queue_vector)
 {
 	open_combo_msix(h, c);

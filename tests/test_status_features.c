@@ -37,7 +37,7 @@ struct status_step {
 };
 
 /* A fresh device of the combo takes the status writes `steps` in order, each checked. */
-static void status_steps(const struct harness_combo *c, const struct status_step *steps, size_t n)
+static void status_steps(const struct fx_mode *c, const struct status_step *steps, size_t n)
 {
 	struct harness h;
 

@@ -687,7 +687,7 @@ Test(vq_chains, multiple_queues_independent)
  * The kick suppression tests' device: a manual echo with one 16-entry queue, EVENT_IDX
  * negotiated exactly when asked for, its rings in `r`, and a 16-byte writable `seg`.
  */
-static void open_kicks(struct harness *h, const struct harness_combo *c, uint64_t features,
+static void open_kicks(struct harness *h, const struct fx_mode *c, uint64_t features,
 		       struct raw_ring *r, struct vdev_drv_seg *seg)
 {
 	struct echo_dev_config ecfg = {.qsize = 16, .manual = true};

@@ -37,26 +37,34 @@ void bt_make_image(char *path, size_t n, uint64_t size)
 	close(fd);
 }
 
+static int blk_create(struct fx *f, struct vmctx *ctx, void *arg)
+{
+	struct vdev_dev *dev;
+	int rc = vdev_blk_create(ctx, "blk0", arg, &dev);
+
+	if (rc == 0)
+		fx_adopt_dev(f, dev);
+	return rc;
+}
+
+static const struct fx_device_ops blk_ops = {.create = blk_create, .destroy = fx_destroy_dev};
+
 void bt_open(struct bt *t, const struct bt_opts *o, struct vdev_blk_config *cfg)
 {
-	struct vdev_sim_config scfg = {.ram_size = 32 << 20, .frag = o->frag};
-	struct vdev_drv_config dcfg = {.access = o->access, .use_msix = o->msix};
+	struct fx_opts fo = {.mode = {o->mode, o->access, NULL}, .msix = o->msix,
+			     .ram_size = 32 << 20, .frag = o->frag};
 	int rc;
 
 	memset(t, 0, sizeof(*t));
 	t->nq = cfg->num_queues ? cfg->num_queues : 1;
-	t->msix = o->msix;
 	cfg->pci.mode = o->mode;
 	cfg->pci.msix = o->msix;
 	if (o->image_size) {
 		bt_make_image(t->path, sizeof(t->path), o->image_size);
 		cfg->path = t->path;
 	}
-	cr_assert_eq(vdev_sim_create(&scfg, &t->sim), 0);
-	rc = vdev_blk_create(vdev_sim_vmctx(t->sim), "blk0", cfg, &t->dev);
-	cr_assert_eq(rc, 0, "vdev_blk_create: %d (%s)", rc, vdev_sim_last_log(t->sim));
-	rc = vdev_drv_open(t->sim, vdev_dev_pci(t->dev), &dcfg, &t->drv);
-	cr_assert_eq(rc, 0, "vdev_drv_open: %d", rc);
+	rc = fx_open(&t->fx, &fo, &blk_ops, cfg);
+	cr_assert_eq(rc, 0, "blk fixture: %d", rc);
 	for (int s = 0; s < BT_SLOTS; s++) {
 		t->hdr_gpa[s] = bt_alloc(t, VDEV_BLK_HDR_SIZE, &t->hdr[s]);
 		t->st_gpa[s] = bt_alloc(t, 1, &t->st[s]);
@@ -65,23 +73,14 @@ void bt_open(struct bt *t, const struct bt_opts *o, struct vdev_blk_config *cfg)
 
 void bt_ready(struct bt *t, uint64_t wanted)
 {
-	cr_assert_eq(vdev_drv_negotiate(t->drv, wanted, &t->features), 0);
-	for (int q = 0; q < t->nq; q++) {
-		uint16_t vec = t->msix ? (uint16_t)(q + 1) : VIRTIO_MSI_NO_VECTOR;
+	int rc = fx_ready(&t->fx, wanted, 0, t->nq);
 
-		cr_assert_eq(vdev_drv_queue_setup(t->drv, (uint16_t)q, 0, vec), 0);
-	}
-	cr_assert_eq(vdev_drv_driver_ok(t->drv), 0);
+	cr_assert_eq(rc, 0, "blk ready: %d", rc);
 }
 
 void bt_close(struct bt *t)
 {
-	if (t->drv)
-		vdev_drv_close(t->drv);
-	if (t->dev)
-		vdev_dev_destroy(t->dev);
-	if (t->sim)
-		vdev_sim_destroy(t->sim);
+	fx_close(&t->fx);
 	if (t->path[0])
 		unlink(t->path);
 	memset(t, 0, sizeof(*t));
@@ -89,12 +88,7 @@ void bt_close(struct bt *t)
 
 uint64_t bt_alloc(struct bt *t, uint32_t len, uint8_t **p)
 {
-	uint64_t gpa = vdev_sim_alloc(t->sim, len ? len : 1, 64);
-
-	cr_assert_neq(gpa, 0, "sim RAM exhausted");
-	if (p)
-		*p = vdev_sim_ptr(t->sim, gpa, len ? len : 1);
-	return gpa;
+	return fx_buf(&t->fx, len, (void **)p);
 }
 
 void bt_hdr(struct bt *t, int s, uint32_t type, uint64_t sector)
@@ -114,8 +108,8 @@ void bt_post_raw(struct bt *t, int q, int s, const struct vdev_drv_seg *segs, in
 {
 	t->done[s] = false;
 	t->len[s] = 0xFFFFFFFF;
-	cr_assert_eq(vdev_drv_enqueue(t->drv, (uint16_t)q, segs, n, indirect, &t->done[s]), 0);
-	vdev_drv_kick(t->drv, (uint16_t)q);
+	cr_assert_eq(vdev_drv_enqueue(t->fx.drv, (uint16_t)q, segs, n, indirect, &t->done[s]), 0);
+	vdev_drv_kick(t->fx.drv, (uint16_t)q);
 }
 
 void bt_post(struct bt *t, int q, int s, const struct vdev_drv_seg *data, int ndata,
@@ -138,7 +132,7 @@ static bool collect(void *arg)
 	void *token;
 	uint32_t len;
 
-	while (vdev_drv_dequeue(t->drv, (uint16_t)t->want_q, &token, &len) == 1) {
+	while (vdev_drv_dequeue(t->fx.drv, (uint16_t)t->want_q, &token, &len) == 1) {
 		bool *done = token;
 		int s = (int)(done - t->done);
 
@@ -158,7 +152,7 @@ void bt_wait(struct bt *t, int q, int n)
 	t->want_q = q;
 	t->want_n = n;
 	t->got_n = 0;
-	rc = dev_loop_until(&t->dev, 1, collect, t, 5000);
+	rc = dev_loop_until(&t->fx.dev, 1, collect, t, 5000);
 	cr_assert_eq(rc, 0, "only %d of %d completions on queue %d", t->got_n, n, q);
 }
 
@@ -176,7 +170,7 @@ int bt_do(struct bt *t, int q, uint32_t type, uint64_t sector, const struct vdev
 void bt_pump(struct bt *t, int ms)
 {
 	for (int i = 0; i < ms / 5 + 1; i++)
-		dev_loop_once(&t->dev, 1, 5);
+		dev_loop_once(&t->fx.dev, 1, 5);
 }
 
 uint64_t bt_hash(const void *p, size_t n)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* virtio-blk test set-up: a temp image, the device on a sim, a driver peer, and
- * helpers that build requests and pump completions. */
+/* virtio-blk on the test fixture: a temp image, helpers that build requests and pump
+ * completions, and a backend that holds requests. */
 #ifndef VDEV_TESTS_BLK_HARNESS_H
 #define VDEV_TESTS_BLK_HARNESS_H
 
@@ -8,19 +8,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "harness.h"
+#include "fixture.h"
 #include "vdev/blk.h"
 
 #define BT_SLOTS 64
 
 struct bt {
-	struct vdev_sim *sim;
-	struct vdev_dev *dev;
-	struct vdev_drv *drv;
+	struct fx fx;          /* sim, device, driver; fx.features as negotiated */
 	char path[256];        /* temp image ("" when none) */
 	int nq;
-	bool msix;
-	uint64_t features;     /* negotiated */
 	/* per-slot header and status buffers in guest RAM */
 	uint64_t hdr_gpa[BT_SLOTS];
 	uint8_t *hdr[BT_SLOTS];

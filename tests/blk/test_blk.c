@@ -33,7 +33,7 @@ static const struct bt_opts *combo_opts(int i, uint64_t image)
 {
 	static struct bt_opts o;
 
-	o = (struct bt_opts){.mode = harness_combos[i].mode, .access = harness_combos[i].access,
+	o = (struct bt_opts){.mode = fx_modes[i].mode, .access = fx_modes[i].access,
 			     .image_size = image};
 	return &o;
 }
@@ -47,7 +47,7 @@ static void rd(int fd, void *buf, size_t n, off_t off)
 
 Test(blk, config_fields_read_back_in_every_mode)
 {
-	for (int i = 0; i < harness_ncombos; i++) {
+	for (int i = 0; i < FX_NMODES; i++) {
 		struct vdev_blk_config cfg = {
 			.blk_size = 4096, .physical_block_exp = 3, .alignment_offset = 1,
 			.min_io_size = 8, .opt_io_size = 64, .seg_max = 60, .size_max = 65536,
@@ -62,33 +62,33 @@ Test(blk, config_fields_read_back_in_every_mode)
 
 		bt_open(&t, combo_opts(i, 8 * MiB + 700), &cfg);
 		bt_ready(&t, ~0ULL);
-		cr_assert_eq(t.features & want, want, "%s: features 0x%llx", harness_combos[i].name,
-			     (unsigned long long)t.features);
-		cr_assert_eq(t.features & (VDEV_BLK_F_RO | VDEV_BLK_F_MQ), 0);
+		cr_assert_eq(t.fx.features & want, want, "%s: features 0x%llx", fx_modes[i].name,
+			     (unsigned long long)t.fx.features);
+		cr_assert_eq(t.fx.features & (VDEV_BLK_F_RO | VDEV_BLK_F_MQ), 0);
 		/* 8 MiB + 700 bytes: the partial sector is not part of the disk. */
-		cr_assert_eq(vdev_drv_read_config64(t.drv, VDEV_BLK_CFG_CAPACITY), 16385);
-		cr_assert_eq(vdev_drv_read_config32(t.drv, VDEV_BLK_CFG_SIZE_MAX), 65536);
-		cr_assert_eq(vdev_drv_read_config32(t.drv, VDEV_BLK_CFG_SEG_MAX), 60);
-		cr_assert_eq(vdev_drv_read_config32(t.drv, VDEV_BLK_CFG_BLK_SIZE), 4096);
-		cr_assert_eq(vdev_drv_read_config8(t.drv, VDEV_BLK_CFG_PHYS_BLOCK_EXP), 3);
-		cr_assert_eq(vdev_drv_read_config8(t.drv, VDEV_BLK_CFG_ALIGNMENT_OFFSET), 1);
-		cr_assert_eq(vdev_drv_read_config16(t.drv, VDEV_BLK_CFG_MIN_IO_SIZE), 8);
-		cr_assert_eq(vdev_drv_read_config32(t.drv, VDEV_BLK_CFG_OPT_IO_SIZE), 64);
-		cr_assert_eq(vdev_drv_read_config8(t.drv, VDEV_BLK_CFG_WRITEBACK), 1);
-		cr_assert_eq(vdev_drv_read_config16(t.drv, VDEV_BLK_CFG_NUM_QUEUES), 1);
-		cr_assert_eq(vdev_drv_read_config32(t.drv, VDEV_BLK_CFG_MAX_DISCARD_SECTORS), 2048);
-		cr_assert_eq(vdev_drv_read_config32(t.drv, VDEV_BLK_CFG_MAX_DISCARD_SEG), 4);
-		cr_assert_eq(vdev_drv_read_config32(t.drv, VDEV_BLK_CFG_DISCARD_ALIGNMENT), 8);
-		cr_assert_eq(vdev_drv_read_config32(t.drv, VDEV_BLK_CFG_MAX_WZ_SECTORS), 4096);
-		cr_assert_eq(vdev_drv_read_config32(t.drv, VDEV_BLK_CFG_MAX_WZ_SEG), 2);
-		cr_assert_eq(vdev_drv_read_config8(t.drv, VDEV_BLK_CFG_WZ_MAY_UNMAP), 1);
+		cr_assert_eq(vdev_drv_read_config64(t.fx.drv, VDEV_BLK_CFG_CAPACITY), 16385);
+		cr_assert_eq(vdev_drv_read_config32(t.fx.drv, VDEV_BLK_CFG_SIZE_MAX), 65536);
+		cr_assert_eq(vdev_drv_read_config32(t.fx.drv, VDEV_BLK_CFG_SEG_MAX), 60);
+		cr_assert_eq(vdev_drv_read_config32(t.fx.drv, VDEV_BLK_CFG_BLK_SIZE), 4096);
+		cr_assert_eq(vdev_drv_read_config8(t.fx.drv, VDEV_BLK_CFG_PHYS_BLOCK_EXP), 3);
+		cr_assert_eq(vdev_drv_read_config8(t.fx.drv, VDEV_BLK_CFG_ALIGNMENT_OFFSET), 1);
+		cr_assert_eq(vdev_drv_read_config16(t.fx.drv, VDEV_BLK_CFG_MIN_IO_SIZE), 8);
+		cr_assert_eq(vdev_drv_read_config32(t.fx.drv, VDEV_BLK_CFG_OPT_IO_SIZE), 64);
+		cr_assert_eq(vdev_drv_read_config8(t.fx.drv, VDEV_BLK_CFG_WRITEBACK), 1);
+		cr_assert_eq(vdev_drv_read_config16(t.fx.drv, VDEV_BLK_CFG_NUM_QUEUES), 1);
+		cr_assert_eq(vdev_drv_read_config32(t.fx.drv, VDEV_BLK_CFG_MAX_DISCARD_SECTORS), 2048);
+		cr_assert_eq(vdev_drv_read_config32(t.fx.drv, VDEV_BLK_CFG_MAX_DISCARD_SEG), 4);
+		cr_assert_eq(vdev_drv_read_config32(t.fx.drv, VDEV_BLK_CFG_DISCARD_ALIGNMENT), 8);
+		cr_assert_eq(vdev_drv_read_config32(t.fx.drv, VDEV_BLK_CFG_MAX_WZ_SECTORS), 4096);
+		cr_assert_eq(vdev_drv_read_config32(t.fx.drv, VDEV_BLK_CFG_MAX_WZ_SEG), 2);
+		cr_assert_eq(vdev_drv_read_config8(t.fx.drv, VDEV_BLK_CFG_WZ_MAY_UNMAP), 1);
 		/* Read-only fields stay put; writeback takes 0/1 only. */
-		vdev_drv_write_config32(t.drv, VDEV_BLK_CFG_SEG_MAX, 7);
-		cr_assert_eq(vdev_drv_read_config32(t.drv, VDEV_BLK_CFG_SEG_MAX), 60);
-		vdev_drv_write_config8(t.drv, VDEV_BLK_CFG_WRITEBACK, 5);
-		cr_assert_eq(vdev_drv_read_config8(t.drv, VDEV_BLK_CFG_WRITEBACK), 1);
-		vdev_drv_write_config8(t.drv, VDEV_BLK_CFG_WRITEBACK, 0);
-		cr_assert_eq(vdev_drv_read_config8(t.drv, VDEV_BLK_CFG_WRITEBACK), 0);
+		vdev_drv_write_config32(t.fx.drv, VDEV_BLK_CFG_SEG_MAX, 7);
+		cr_assert_eq(vdev_drv_read_config32(t.fx.drv, VDEV_BLK_CFG_SEG_MAX), 60);
+		vdev_drv_write_config8(t.fx.drv, VDEV_BLK_CFG_WRITEBACK, 5);
+		cr_assert_eq(vdev_drv_read_config8(t.fx.drv, VDEV_BLK_CFG_WRITEBACK), 1);
+		vdev_drv_write_config8(t.fx.drv, VDEV_BLK_CFG_WRITEBACK, 0);
+		cr_assert_eq(vdev_drv_read_config8(t.fx.drv, VDEV_BLK_CFG_WRITEBACK), 0);
 		bt_close(&t);
 	}
 }
@@ -100,14 +100,14 @@ Test(blk, defaults)
 
 	bt_open(&t, combo_opts(1, 1 * MiB), &cfg);
 	bt_ready(&t, ~0ULL);
-	cr_assert_eq(vdev_drv_read_config64(t.drv, VDEV_BLK_CFG_CAPACITY), 2048);
-	cr_assert_eq(vdev_blk_capacity(t.dev), 2048);
-	cr_assert_eq(vdev_drv_read_config32(t.drv, VDEV_BLK_CFG_BLK_SIZE), 512);
-	cr_assert_eq(vdev_drv_read_config32(t.drv, VDEV_BLK_CFG_SEG_MAX), 126);
-	cr_assert_eq(vdev_drv_read_config32(t.drv, VDEV_BLK_CFG_SIZE_MAX), 1 << 20);
-	cr_assert_eq(vdev_drv_queue_size(t.drv, 0), 256);
-	cr_assert_eq(vdev_dev_type(t.dev), VIRTIO_TYPE_BLOCK);
-	cr_assert_str_eq(vdev_dev_name(t.dev), "blk0");
+	cr_assert_eq(vdev_drv_read_config64(t.fx.drv, VDEV_BLK_CFG_CAPACITY), 2048);
+	cr_assert_eq(vdev_blk_capacity(t.fx.dev), 2048);
+	cr_assert_eq(vdev_drv_read_config32(t.fx.drv, VDEV_BLK_CFG_BLK_SIZE), 512);
+	cr_assert_eq(vdev_drv_read_config32(t.fx.drv, VDEV_BLK_CFG_SEG_MAX), 126);
+	cr_assert_eq(vdev_drv_read_config32(t.fx.drv, VDEV_BLK_CFG_SIZE_MAX), 1 << 20);
+	cr_assert_eq(vdev_drv_queue_size(t.fx.drv, 0), 256);
+	cr_assert_eq(vdev_dev_type(t.fx.dev), VIRTIO_TYPE_BLOCK);
+	cr_assert_str_eq(vdev_dev_name(t.fx.dev), "blk0");
 	bt_close(&t);
 }
 
@@ -157,7 +157,7 @@ static void roundtrip(int combo, uint64_t frag)
 	for (int i = 0; i < 40; i++) {
 		uint32_t nsec = 1 + (uint32_t)(bt_rand(&rs) % MAXSEC);
 		uint64_t sector = bt_rand(&rs) % (DISK / 512 - nsec + 1);
-		bool indirect = (t.features & VIRTIO_RING_F_INDIRECT_DESC) && (i % 3 == 1);
+		bool indirect = (t.fx.features & VIRTIO_RING_F_INDIRECT_DESC) && (i % 3 == 1);
 		int n;
 
 		bt_random(&rs, wbuf, nsec * 512);
@@ -207,7 +207,7 @@ static void roundtrip(int combo, uint64_t frag)
 		cr_assert_eq(bt_do(&t, 0, VDEV_BLK_T_IN, off / 512, segs, n, &used), VDEV_BLK_S_OK);
 		cr_assert_eq(used, CHUNK + 1);
 		cr_assert_eq(bt_hash(rbuf, CHUNK), bt_hash(shadow + off, CHUNK),
-			     "%s frag %llu: data differs at %llu", harness_combos[combo].name,
+			     "%s frag %llu: data differs at %llu", fx_modes[combo].name,
 			     (unsigned long long)frag, (unsigned long long)off);
 	}
 	/* And the image itself, through a separate descriptor. */
@@ -216,7 +216,7 @@ static void roundtrip(int combo, uint64_t frag)
 	rd(fd, file, DISK, 0);
 	close(fd);
 	cr_assert_eq(bt_hash(file, DISK), bt_hash(shadow, DISK));
-	vdev_dev_get_stats(t.dev, &st);
+	vdev_dev_get_stats(t.fx.dev, &st);
 	cr_assert_eq(st.bytes_in, written);
 	cr_assert_eq(st.errors, 0);
 	cr_assert_eq(st.dropped, 0);
@@ -227,7 +227,7 @@ static void roundtrip(int combo, uint64_t frag)
 
 Test(blk, random_roundtrip_every_mode)
 {
-	for (int i = 0; i < harness_ncombos; i++)
+	for (int i = 0; i < FX_NMODES; i++)
 		roundtrip(i, 0);
 }
 
@@ -296,7 +296,7 @@ Test(blk, flush_reaches_storage)
 
 		bt_open(&t, combo_opts(i, 1 * MiB), &cfg);
 		bt_ready(&t, ~0ULL);
-		cr_assert(t.features & VDEV_BLK_F_FLUSH);
+		cr_assert(t.fx.features & VDEV_BLK_F_FLUSH);
 		before = atomic_load(&g_fdatasyncs);
 		write_sectors(&t, 16, 0xC3, 8);
 		/* Writeback mode: a write alone does not sync. */
@@ -321,7 +321,7 @@ Test(blk, writethrough_syncs_every_write)
 	/* The driver switches the cache off through CONFIG_WCE. */
 	bt_open(&t, combo_opts(1, 1 * MiB), &cfg);
 	bt_ready(&t, ~0ULL);
-	vdev_drv_write_config8(t.drv, VDEV_BLK_CFG_WRITEBACK, 0);
+	vdev_drv_write_config8(t.fx.drv, VDEV_BLK_CFG_WRITEBACK, 0);
 	before = atomic_load(&g_fdatasyncs);
 	write_sectors(&t, 0, 1, 1);
 	write_sectors(&t, 1, 2, 1);
@@ -340,7 +340,7 @@ Test(blk, writethrough_syncs_every_write)
 	cfg.writethrough = true;
 	bt_open(&t, combo_opts(1, 1 * MiB), &cfg);
 	bt_ready(&t, ~0ULL);
-	cr_assert_eq(vdev_drv_read_config8(t.drv, VDEV_BLK_CFG_WRITEBACK), 0);
+	cr_assert_eq(vdev_drv_read_config8(t.fx.drv, VDEV_BLK_CFG_WRITEBACK), 0);
 	before = atomic_load(&g_fdatasyncs);
 	write_sectors(&t, 0, 1, 1);
 	cr_assert_eq(atomic_load(&g_fdatasyncs), before + 1);
@@ -359,8 +359,8 @@ Test(blk, destroy_syncs_writeback_data)
 	write_sectors(&t, 3, 9, 2);
 	before = atomic_load(&g_fdatasyncs);
 	snprintf(path, sizeof(path), "%s", t.path);
-	vdev_dev_destroy(t.dev);
-	t.dev = NULL;
+	vdev_dev_destroy(t.fx.dev);
+	t.fx.dev = NULL;
 	cr_assert_eq(atomic_load(&g_fdatasyncs), before + 1);
 	bt_close(&t);
 	cr_assert(access(path, F_OK) != 0, "temp image left behind");
@@ -419,7 +419,7 @@ Test(blk, discard_punches_a_hole)
 		bt_open(&t, combo_opts(i, 4 * MiB), &cfg);
 		fill_file(t.path, 4 * MiB);
 		bt_ready(&t, ~0ULL);
-		cr_assert(t.features & VDEV_BLK_F_DISCARD);
+		cr_assert(t.fx.features & VDEV_BLK_F_DISCARD);
 		cr_assert_eq(stat(t.path, &before), 0);
 		/* 512 KiB at 1 MiB */
 		cr_assert_eq(range_req(&t, VDEV_BLK_T_DISCARD, 2048, 1024, 0), VDEV_BLK_S_OK);
@@ -450,7 +450,7 @@ Test(blk, write_zeroes_reads_back_zeroes)
 		bt_open(&t, combo_opts(i, 4 * MiB), &cfg);
 		fill_file(t.path, 4 * MiB);
 		bt_ready(&t, ~0ULL);
-		cr_assert(t.features & VDEV_BLK_F_WRITE_ZEROES);
+		cr_assert(t.fx.features & VDEV_BLK_F_WRITE_ZEROES);
 		cr_assert_eq(range_req(&t, VDEV_BLK_T_WRITE_ZEROES, 100, 300, 0), VDEV_BLK_S_OK);
 		read_back_zero(&t, 100, 300, true);
 		read_back_zero(&t, 99, 1, false);
@@ -550,8 +550,8 @@ Test(blk, readonly_refuses_writes)
 		bt_ready(&t, ~0ULL);
 		fill_file(t.path, 1 * MiB);
 		hash = bt_file_hash(t.path);
-		cr_assert(t.features & VDEV_BLK_F_RO);
-		cr_assert_eq(t.features & (VDEV_BLK_F_DISCARD | VDEV_BLK_F_WRITE_ZEROES), 0);
+		cr_assert(t.fx.features & VDEV_BLK_F_RO);
+		cr_assert_eq(t.fx.features & (VDEV_BLK_F_DISCARD | VDEV_BLK_F_WRITE_ZEROES), 0);
 		gpa = bt_alloc(&t, 4096, &p);
 		memset(p, 0x11, 4096);
 		s = (struct vdev_drv_seg){gpa, 4096, false};
@@ -563,7 +563,7 @@ Test(blk, readonly_refuses_writes)
 		cr_assert_eq(atomic_load(&g_fdatasyncs), before);
 		read_back_zero(&t, 8, 8, false); /* reads work: 0x77 fill */
 		cr_assert_eq(bt_file_hash(t.path), hash, "read-only image changed");
-		vdev_dev_get_stats(t.dev, &st);
+		vdev_dev_get_stats(t.fx.dev, &st);
 		cr_assert_eq(st.errors, 3);
 		cr_assert_eq(st.bytes_in, 0);
 		bt_close(&t);
@@ -574,7 +574,7 @@ Test(blk, readonly_refuses_writes)
 
 Test(blk, get_id_returns_serial)
 {
-	for (int i = 0; i < harness_ncombos; i++) {
+	for (int i = 0; i < FX_NMODES; i++) {
 		struct vdev_blk_config cfg = {.serial = "vdev-serial-01"};
 		struct vdev_drv_seg s;
 		struct bt t;
@@ -620,8 +620,8 @@ Test(blk, multiqueue_four_queues)
 
 		bt_open(&t, combo_opts(i == 0 ? 1 : 2, 1 * MiB), &cfg);
 		bt_ready(&t, ~0ULL);
-		cr_assert(t.features & VDEV_BLK_F_MQ);
-		cr_assert_eq(vdev_drv_read_config16(t.drv, VDEV_BLK_CFG_NUM_QUEUES), 4);
+		cr_assert(t.fx.features & VDEV_BLK_F_MQ);
+		cr_assert_eq(vdev_drv_read_config16(t.fx.drv, VDEV_BLK_CFG_NUM_QUEUES), 4);
 		for (int q = 0; q < 4; q++) {
 			struct vdev_drv_seg s;
 
@@ -656,7 +656,7 @@ Test(blk, single_queue_does_not_offer_mq)
 	struct bt t;
 
 	bt_open(&t, combo_opts(1, 1 * MiB), &cfg);
-	cr_assert_eq(vdev_drv_read_features(t.drv) & VDEV_BLK_F_MQ, 0);
+	cr_assert_eq(vdev_drv_read_features(t.fx.drv) & VDEV_BLK_F_MQ, 0);
 	bt_close(&t);
 }
 
@@ -675,23 +675,23 @@ Test(blk, resize_raises_config_interrupt)
 		bt_open(&t, combo_opts(i, 1 * MiB), &cfg);
 		bt_ready(&t, ~0ULL);
 		s = (struct vdev_drv_seg){bt_alloc(&t, 512, &p), 512, true};
-		(void)vdev_drv_read_isr(t.drv);
+		(void)vdev_drv_read_isr(t.fx.drv);
 		if (i == 1)
-			gen = (uint8_t)vdev_drv_region_read(t.drv, VDEV_DRV_REGION_COMMON,
+			gen = (uint8_t)vdev_drv_region_read(t.fx.drv, VDEV_DRV_REGION_COMMON,
 							    VIRTIO_COMMON_CFGGENERATION, 1);
 		cr_assert_eq(bt_do(&t, 0, VDEV_BLK_T_IN, 2048, &s, 1, NULL), VDEV_BLK_S_IOERR);
 		cr_assert_eq(truncate(t.path, 2 * MiB), 0);
-		(void)vdev_drv_read_isr(t.drv);
-		cr_assert_eq(vdev_blk_resize(t.dev, 2 * MiB), 0);
-		cr_assert(vdev_drv_read_isr(t.drv) & VIRTIO_CR_ISR_CONF_CHANGED);
-		cr_assert_eq(vdev_drv_read_config64(t.drv, VDEV_BLK_CFG_CAPACITY), 4096);
+		(void)vdev_drv_read_isr(t.fx.drv);
+		cr_assert_eq(vdev_blk_resize(t.fx.dev, 2 * MiB), 0);
+		cr_assert(vdev_drv_read_isr(t.fx.drv) & VIRTIO_CR_ISR_CONF_CHANGED);
+		cr_assert_eq(vdev_drv_read_config64(t.fx.drv, VDEV_BLK_CFG_CAPACITY), 4096);
 		if (i == 1)
-			cr_assert_neq(vdev_drv_region_read(t.drv, VDEV_DRV_REGION_COMMON,
+			cr_assert_neq(vdev_drv_region_read(t.fx.drv, VDEV_DRV_REGION_COMMON,
 							   VIRTIO_COMMON_CFGGENERATION, 1),
 				      gen);
 		cr_assert_eq(bt_do(&t, 0, VDEV_BLK_T_IN, 2048, &s, 1, NULL), VDEV_BLK_S_OK);
 		/* Shrinking works the same way. */
-		cr_assert_eq(vdev_blk_resize(t.dev, 512 * 1024), 0);
+		cr_assert_eq(vdev_blk_resize(t.fx.dev, 512 * 1024), 0);
 		cr_assert_eq(bt_do(&t, 0, VDEV_BLK_T_IN, 1024, &s, 1, NULL), VDEV_BLK_S_IOERR);
 		bt_close(&t);
 	}
@@ -707,12 +707,12 @@ Test(blk, resize_with_msix_uses_config_vector)
 	bt_open(&t, &o, &cfg);
 	bt_ready(&t, ~0ULL);
 	/* The driver peer leaves the config vector unset: point it at entry 0. */
-	vdev_drv_region_write(t.drv, VDEV_DRV_REGION_COMMON, VIRTIO_COMMON_MSIX, 2, 0);
-	cr_assert_eq(vdev_drv_region_read(t.drv, VDEV_DRV_REGION_COMMON, VIRTIO_COMMON_MSIX, 2), 0);
-	before = vdev_sim_msi_count(t.sim, 0);
-	cr_assert_eq(vdev_blk_resize(t.dev, 3 * MiB), 0);
-	cr_assert_eq(vdev_sim_msi_count(t.sim, 0), before + 1);
-	cr_assert_eq(vdev_blk_capacity(t.dev), 6144);
+	vdev_drv_region_write(t.fx.drv, VDEV_DRV_REGION_COMMON, VIRTIO_COMMON_MSIX, 2, 0);
+	cr_assert_eq(vdev_drv_region_read(t.fx.drv, VDEV_DRV_REGION_COMMON, VIRTIO_COMMON_MSIX, 2), 0);
+	before = vdev_sim_msi_count(t.fx.sim, 0);
+	cr_assert_eq(vdev_blk_resize(t.fx.dev, 3 * MiB), 0);
+	cr_assert_eq(vdev_sim_msi_count(t.fx.sim, 0), before + 1);
+	cr_assert_eq(vdev_blk_capacity(t.fx.dev), 6144);
 	bt_close(&t);
 }
 
@@ -723,8 +723,8 @@ Test(blk, resize_rejects_bad_arguments)
 
 	cr_assert_eq(vdev_blk_resize(NULL, 4096), -EINVAL);
 	bt_open(&t, combo_opts(1, 1 * MiB), &cfg);
-	cr_assert_eq(vdev_blk_resize(t.dev, UINT64_MAX), -EINVAL);
-	cr_assert_eq(vdev_blk_capacity(t.dev), 2048);
+	cr_assert_eq(vdev_blk_resize(t.fx.dev, UINT64_MAX), -EINVAL);
+	cr_assert_eq(vdev_blk_capacity(t.fx.dev), 2048);
 	bt_close(&t);
 }
 
@@ -747,7 +747,7 @@ Test(blk, counters)
 	id = (struct vdev_drv_seg){bt_alloc(&t, 20, &q), 20, true};
 	cr_assert_eq(bt_do(&t, 0, VDEV_BLK_T_GET_ID, 0, &id, 1, NULL), VDEV_BLK_S_OK);
 	cr_assert_eq(bt_do(&t, 0, 77, 0, NULL, 0, NULL), VDEV_BLK_S_UNSUPP);
-	vdev_dev_get_stats(t.dev, &st);
+	vdev_dev_get_stats(t.fx.dev, &st);
 	cr_assert_eq(st.requests, 4);
 	cr_assert_eq(st.bytes_in, 2048);
 	cr_assert_eq(st.bytes_out, 2048 + 20);
@@ -757,27 +757,6 @@ Test(blk, counters)
 }
 
 /* ---- create() arguments ---- */
-
-static int fds_on(const char *path)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	while ((e = readdir(d)) != NULL) {
-		char link[300], target[300];
-		ssize_t l;
-
-		snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
-		l = readlink(link, target, sizeof(target) - 1);
-		if (l > 0) {
-			target[l] = '\0';
-			n += strcmp(target, path) == 0;
-		}
-	}
-	closedir(d);
-	return n;
-}
 
 Test(blk, create_rejects_bad_arguments)
 {
@@ -835,7 +814,7 @@ Test(blk, create_rejects_bad_arguments)
 		cr_assert(strstr(vdev_sim_last_log(sim), cases[i].field) != NULL,
 			  "case %zu: log \"%s\" does not name %s", i, vdev_sim_last_log(sim),
 			  cases[i].field);
-		cr_assert_eq(fds_on(path), 0, "case %zu left the image open", i);
+		cr_assert_eq(fx_count_fds_on(path), 0, "case %zu left the image open", i);
 	}
 	cr_assert_eq(held.submits + held.quiesces + held.closes, 0);
 	{

@@ -23,21 +23,21 @@ static struct vdev_virtio_stats vstats(struct bt *t)
 {
 	struct vdev_virtio_stats st;
 
-	vdev_virtio_get_stats(vdev_dev_virtio(t->dev), &st);
+	vdev_virtio_get_stats(vdev_dev_virtio(t->fx.dev), &st);
 	return st;
 }
 
 static struct virtio_vq_info *vq_of(struct bt *t, int q)
 {
-	return &vdev_dev_virtio(t->dev)->queues[q];
+	return &vdev_dev_virtio(t->fx.dev)->queues[q];
 }
 
 static uint8_t *avail_of(struct bt *t, int q)
 {
 	uint64_t avail;
 
-	cr_assert_eq(vdev_drv_queue_rings(t->drv, (uint16_t)q, NULL, &avail, NULL), 0);
-	return vdev_sim_ptr(t->sim, avail, 4 + 2 * QSIZE);
+	cr_assert_eq(vdev_drv_queue_rings(t->fx.drv, (uint16_t)q, NULL, &avail, NULL), 0);
+	return vdev_sim_ptr(t->fx.sim, avail, 4 + 2 * QSIZE);
 }
 
 static uint16_t used_idx(struct bt *t, int q)
@@ -45,8 +45,8 @@ static uint16_t used_idx(struct bt *t, int q)
 	uint64_t used;
 	uint16_t v;
 
-	cr_assert_eq(vdev_drv_queue_rings(t->drv, (uint16_t)q, NULL, NULL, &used), 0);
-	memcpy(&v, (uint8_t *)vdev_sim_ptr(t->sim, used, 4) + 2, 2);
+	cr_assert_eq(vdev_drv_queue_rings(t->fx.drv, (uint16_t)q, NULL, NULL, &used), 0);
+	memcpy(&v, (uint8_t *)vdev_sim_ptr(t->fx.sim, used, 4) + 2, 2);
 	return le16toh(v);
 }
 
@@ -61,7 +61,7 @@ static void open_held(struct bt *t, struct held_be *held, int legacy)
 	cfg.backend = &held->be;
 	bt_open(t, &o, &cfg);
 	bt_ready(t, ~0ULL);
-	cr_assert_neq(t->features & VIRTIO_RING_F_INDIRECT_DESC, 0);
+	cr_assert_neq(t->fx.features & VIRTIO_RING_F_INDIRECT_DESC, 0);
 }
 
 /* Fill every queue: QSIZE one-descriptor (indirect) reads each; slots q * QSIZE + i. */
@@ -75,7 +75,7 @@ static void fill_queues(struct bt *t, struct vdev_drv_seg *data)
 			bt_post(t, q, s, data, 1, true);
 		}
 		/* The guest has nothing left to offer. */
-		cr_assert_eq(vdev_drv_enqueue(t->drv, (uint16_t)q, data, 1, true, NULL), -ENOSPC);
+		cr_assert_eq(vdev_drv_enqueue(t->fx.drv, (uint16_t)q, data, 1, true, NULL), -ENOSPC);
 	}
 }
 
@@ -99,8 +99,8 @@ Test(blk_dos, H30_backend_never_completes_inflight_bounded_by_queue_size)
 		s0 = vstats(&t);
 		for (int k = 0; k < KICKS; k++) {
 			for (int q = 0; q < NQ; q++)
-				vdev_drv_kick(t.drv, (uint16_t)q);
-			cr_assert_eq(vdev_dev_poll(t.dev), 0);
+				vdev_drv_kick(t.fx.drv, (uint16_t)q);
+			cr_assert_eq(vdev_dev_poll(t.fx.dev), 0);
 		}
 		s1 = vstats(&t);
 		cr_assert_eq(s1.notifies, s0.notifies + (uint64_t)NQ * KICKS);
@@ -110,7 +110,7 @@ Test(blk_dos, H30_backend_never_completes_inflight_bounded_by_queue_size)
 		cr_assert_eq(s1.chains, s0.chains);
 		cr_assert_eq(held.submits, NQ * QSIZE,
 			     "more requests than contexts reached the backend");
-		vdev_dev_get_stats(t.dev, &d1);
+		vdev_dev_get_stats(t.fx.dev, &d1);
 		cr_assert_eq(d1.requests, 0);
 		for (int q = 0; q < NQ; q++) {
 			cr_assert_eq(vq_of(&t, q)->n_inflight, QSIZE);
@@ -118,7 +118,7 @@ Test(blk_dos, H30_backend_never_completes_inflight_bounded_by_queue_size)
 		}
 		for (int s = 0; s < NQ * QSIZE; s++)
 			cr_assert_eq(*t.st[s], 0xEE);
-		cr_assert_eq(vdev_drv_read_status(t.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+		cr_assert_eq(vdev_drv_read_status(t.fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
 
 		/* The backend finally answers: every request completes, once. */
 		cr_assert_eq(held_release(&held, 0), NQ * QSIZE);
@@ -128,7 +128,7 @@ Test(blk_dos, H30_backend_never_completes_inflight_bounded_by_queue_size)
 			cr_assert_eq(*t.st[s], VDEV_BLK_S_OK, "slot %d", s);
 		for (int q = 0; q < NQ; q++)
 			cr_assert_eq(vq_of(&t, q)->n_inflight, 0);
-		vdev_dev_get_stats(t.dev, &d1);
+		vdev_dev_get_stats(t.fx.dev, &d1);
 		cr_assert_eq(d1.requests, NQ * QSIZE);
 		bt_close(&t);
 	}
@@ -169,19 +169,19 @@ Test(blk_dos, H30_republished_heads_wait_for_contexts_without_growing)
 		republish(&t, 0, QSIZE);
 		s0 = vstats(&t);
 		for (int k = 0; k < KICKS; k++) {
-			vdev_drv_kick(t.drv, 0);
-			cr_assert_eq(vdev_dev_poll(t.dev), 0);
+			vdev_drv_kick(t.fx.drv, 0);
+			cr_assert_eq(vdev_dev_poll(t.fx.dev), 0);
 		}
 		s1 = vstats(&t);
 		cr_assert_eq(s1.descriptors, s0.descriptors);
 		cr_assert_eq(s1.chains, s0.chains);
 		cr_assert_eq(held.submits, NQ * QSIZE);
 		cr_assert_eq(vq_of(&t, 0)->n_inflight, QSIZE);
-		cr_assert_eq(vdev_drv_read_status(t.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+		cr_assert_eq(vdev_drv_read_status(t.fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
 
 		cr_assert_eq(held_release(&held, 0), NQ * QSIZE);
 		for (int k = 0; k < 20; k++)
-			cr_assert_eq(vdev_dev_poll(t.dev), 0);
+			cr_assert_eq(vdev_dev_poll(t.fx.dev), 0);
 		cr_assert_eq(held.submits, NQ * QSIZE + QSIZE, "republished entries taken %d times",
 			     held.submits - NQ * QSIZE);
 		cr_assert_eq(held_count(&held), QSIZE);
@@ -216,12 +216,12 @@ Test(blk_dos, H19_inflight_head_republished_breaks_the_queue)
 		cr_assert_eq(held.submits, half);
 		republish(&t, 0, (uint16_t)half);
 		s0 = vstats(&t);
-		logs = vdev_sim_log_count(t.sim);
-		vdev_drv_kick(t.drv, 0);
+		logs = vdev_sim_log_count(t.fx.sim);
+		vdev_drv_kick(t.fx.drv, 0);
 		s1 = vstats(&t);
-		cr_assert_neq(vdev_drv_read_status(t.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+		cr_assert_neq(vdev_drv_read_status(t.fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
 		cr_assert_eq(s1.guest_errors, s0.guest_errors + 1);
-		cr_assert_gt(vdev_sim_log_count(t.sim), logs, "the break was not logged");
+		cr_assert_gt(vdev_sim_log_count(t.fx.sim), logs, "the break was not logged");
 		cr_assert_eq(s1.interrupts, s0.interrupts + 1, "no config interrupt");
 		cr_assert_eq(held.submits, half, "a head reached the backend twice");
 		cr_assert_eq(vq_of(&t, 0)->n_inflight, half);
@@ -232,9 +232,9 @@ Test(blk_dos, H19_inflight_head_republished_breaks_the_queue)
 		bt_pump(&t, 20);
 		cr_assert_eq(vq_of(&t, 0)->n_inflight, 0);
 		cr_assert_eq(used_idx(&t, 0), 0, "broken ring written");
-		cr_assert_eq(vdev_drv_reset(t.drv), 0);
+		cr_assert_eq(vdev_drv_reset(t.fx.drv), 0);
 		bt_ready(&t, ~0ULL);
-		cr_assert_eq(vdev_drv_read_status(t.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+		cr_assert_eq(vdev_drv_read_status(t.fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
 		bt_hdr(&t, 0, VDEV_BLK_T_IN, 0);
 		bt_post(&t, 0, 0, &data, 1, true);
 		cr_assert_eq(held_count(&held), 1);

@@ -40,7 +40,7 @@ static void assert_healthy(struct bt *t)
 	struct vdev_drv_seg s;
 	uint8_t *p;
 
-	cr_assert_eq(vdev_drv_read_status(t->drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0,
+	cr_assert_eq(vdev_drv_read_status(t->fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0,
 		     "device latched NEEDS_RESET");
 	s = (struct vdev_drv_seg){bt_alloc(t, 512, &p), 512, true};
 	cr_assert_eq(bt_do(t, 0, VDEV_BLK_T_IN, CAP / 2, &s, 1, NULL), VDEV_BLK_S_OK,
@@ -103,7 +103,7 @@ Test(blk_hostile, H36_unknown_type_is_unsupp)
 		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 			cr_assert_eq(rw(&t, types[i], 0, 512), VDEV_BLK_S_UNSUPP, "type %u", types[i]);
 		cr_assert_eq(bt_file_hash(t.path), h);
-		vdev_dev_get_stats(t.dev, &st);
+		vdev_dev_get_stats(t.fx.dev, &st);
 		cr_assert_eq(st.errors, sizeof(types) / sizeof(types[0]));
 		assert_healthy(&t);
 		bt_close(&t);
@@ -309,7 +309,7 @@ Test(blk_hostile, H36_no_status_byte_returns_chain_empty)
 		for (int b = 0; b < 512; b++)
 			cr_assert_eq(data[b], 0x42);
 		cr_assert_eq(bt_file_hash(t.path), h, "a request without status reached the image");
-		vdev_dev_get_stats(t.dev, &st);
+		vdev_dev_get_stats(t.fx.dev, &st);
 		cr_assert_eq(st.dropped, 3);
 		assert_healthy(&t);
 		bt_close(&t);
@@ -457,7 +457,7 @@ static uint16_t used_idx(struct bt *t, uint64_t used_gpa)
 {
 	uint16_t v;
 
-	memcpy(&v, (uint8_t *)vdev_sim_ptr(t->sim, used_gpa, 4) + 2, 2);
+	memcpy(&v, (uint8_t *)vdev_sim_ptr(t->fx.sim, used_gpa, 4) + 2, 2);
 	return le16toh(v);
 }
 
@@ -506,12 +506,12 @@ Test(blk_hostile, H12_reset_with_requests_in_flight_writes_nothing)
 		bt_hdr(&t, 2, VDEV_BLK_T_FLUSH, 0);
 		bt_post(&t, 0, 2, NULL, 0, false);
 		cr_assert_eq(held_count(&held), 3);
-		cr_assert_eq(vdev_drv_queue_rings(t.drv, 0, &desc, &avail, &used), 0);
+		cr_assert_eq(vdev_drv_queue_rings(t.fx.drv, 0, &desc, &avail, &used), 0);
 		cr_assert_eq(used_idx(&t, used), 0);
-		vdev_dev_get_stats(t.dev, &before);
+		vdev_dev_get_stats(t.fx.dev, &before);
 		quiesces = held.quiesces;
 
-		cr_assert_eq(vdev_drv_reset(t.drv), 0);
+		cr_assert_eq(vdev_drv_reset(t.fx.drv), 0);
 		cr_assert_eq(held.quiesces, quiesces + 1, "reset did not quiesce the backend");
 		/* The backend completes late, from another thread. */
 		r = (struct releaser){&held, 0, 0};
@@ -524,7 +524,7 @@ Test(blk_hostile, H12_reset_with_requests_in_flight_writes_nothing)
 		for (int b = 0; b < 4096; b++)
 			cr_assert_eq(rp[b], 0xAB);
 		cr_assert_eq(used_idx(&t, used), 0, "used ring written after reset");
-		vdev_dev_get_stats(t.dev, &after);
+		vdev_dev_get_stats(t.fx.dev, &after);
 		cr_assert_eq(after.requests, before.requests);
 
 		/* The device works again after re-initialisation. */
@@ -566,7 +566,7 @@ Test(blk_hostile, H12_reset_with_every_context_held_recovers)
 
 		memcpy(old, held.ios, sizeof(old));
 		held.n = 0;
-		cr_assert_eq(vdev_drv_reset(t.drv), 0);
+		cr_assert_eq(vdev_drv_reset(t.fx.drv), 0);
 		bt_ready(&t, ~0ULL);
 		for (int i = 4; i < 8; i++) {
 			bt_hdr(&t, i, VDEV_BLK_T_IN, (uint64_t)i);
@@ -605,9 +605,9 @@ Test(blk_hostile, H12_reset_with_file_backend_in_flight)
 			bt_hdr(&t, i, (i & 1) ? VDEV_BLK_T_OUT : VDEV_BLK_T_IN, (uint64_t)i * 16);
 			bt_post(&t, 0, i, &s[i], 1, false);
 		}
-		cr_assert_eq(vdev_drv_queue_rings(t.drv, 0, &desc, &avail, &used), 0);
+		cr_assert_eq(vdev_drv_queue_rings(t.fx.drv, 0, &desc, &avail, &used), 0);
 		/* No poll ran, so nothing was answered yet; after the reset nothing may be. */
-		cr_assert_eq(vdev_drv_reset(t.drv), 0);
+		cr_assert_eq(vdev_drv_reset(t.fx.drv), 0);
 		bt_pump(&t, 100);
 		for (int i = 0; i < 32; i++)
 			cr_assert_eq(*t.st[i], 0xEE, "status %d written after reset", i);

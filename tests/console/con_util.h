@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Shared set-up for the virtio-console suites: sim + console + driver peer, guest-side
- * helpers for the port and control queues, and host-side socket helpers. */
+/* virtio-console on the test fixture: guest-side helpers for the port and control
+ * queues, and host-side socket helpers. */
 #ifndef VDEV_TESTS_CONSOLE_CON_UTIL_H
 #define VDEV_TESTS_CONSOLE_CON_UTIL_H
 
@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fixture.h"
 #include "vdev/console.h"
 #include "vdev/vdev.h"
 
@@ -24,30 +25,16 @@
 #define CT_CTRL_RX 2
 #define CT_CTRL_TX 3
 
-struct ct_mode {
-	enum vdev_pci_mode mode;
-	enum vdev_drv_access access;
-	const char *name;
-};
-/* legacy, modern, transitional with a legacy driver. */
-extern const struct ct_mode ct_modes[];
-extern const int ct_nmodes;
-
 struct ct {
-	struct vdev_sim *sim;
-	struct vdev_dev *dev;
-	struct vdev_drv *drv;
-	const struct ct_mode *m;
+	struct fx fx; /* sim, console, driver; fx.mode.name names the combo in messages */
 };
 
 /* Create sim (32 MiB), console (cfg->pci.mode set from m) and driver. Asserts. */
-void ct_open(struct ct *t, const struct ct_mode *m, struct vdev_console_config *cfg);
+void ct_open(struct ct *t, const struct fx_mode *m, struct vdev_console_config *cfg);
 /* Negotiate `want`, set up every queue, DRIVER_OK. Asserts. */
 void ct_ready(struct ct *t, uint64_t want);
 void ct_close(struct ct *t);
 
-/* Guest RAM buffer of len bytes; host pointer through *p. */
-uint64_t ct_buf(struct ct *t, uint32_t len, void **p);
 /* Guest sends `len` bytes on queue q (one readable buffer) and kicks. */
 void ct_tx(struct ct *t, uint16_t q, const void *data, uint32_t len);
 /* Guest posts one writable buffer of len bytes on queue q (token = its gpa), kicks. */
@@ -55,10 +42,6 @@ uint64_t ct_rx_post(struct ct *t, uint16_t q, uint32_t len);
 /* Pump the device until queue q has a completion (asserts within timeout_ms). Returns
  * the length; *gpa (may be NULL) gets the token. */
 uint32_t ct_wait_used(struct ct *t, uint16_t q, uint64_t *gpa, int timeout_ms);
-/* Pump the device for about ms milliseconds. */
-void ct_pump(struct ct *t, int ms);
-/* Take every completion of queue q; returns how many. */
-int ct_drain_used(struct ct *t, uint16_t q);
 
 /* Control messages. */
 struct ct_msg {

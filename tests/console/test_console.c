@@ -6,7 +6,6 @@
  * through the driver peer in legacy, modern and transitional modes.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,16 +18,8 @@
 #include "con_util.h"
 #include "dev_loop.h"
 
-static const struct ct_mode all_modes[] = {
-	{VDEV_PCI_LEGACY, VDEV_DRV_LEGACY, "legacy"},
-	{VDEV_PCI_MODERN, VDEV_DRV_MODERN, "modern"},
-	{VDEV_PCI_MODERN, VDEV_DRV_MODERN_CFGACCESS, "modern-cfgaccess"},
-	{VDEV_PCI_TRANSITIONAL, VDEV_DRV_LEGACY, "transitional-legacy"},
-	{VDEV_PCI_TRANSITIONAL, VDEV_DRV_MODERN, "transitional-modern"},
-};
-
 /* One port whose backend is sv[0] of a fresh socketpair. */
-static void open_sock_console(struct ct *t, const struct ct_mode *m, int sv[2],
+static void open_sock_console(struct ct *t, const struct fx_mode *m, int sv[2],
 			      struct vdev_console_config *cfg)
 {
 	struct vdev_console_port_config port = {0};
@@ -41,44 +32,32 @@ static void open_sock_console(struct ct *t, const struct ct_mode *m, int sv[2],
 	cfg->ports = NULL;
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	cr_assert_not_null(d);
-	while (readdir(d) != NULL)
-		n++;
-	closedir(d);
-	return n;
-}
-
 Test(console, offers_features_and_config)
 {
-	for (int i = 0; i < ct_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_BASIC; i++) {
 		struct vdev_console_config cfg = {.cols = 100, .rows = 30};
 		struct ct t;
 		uint64_t f;
 
-		ct_open(&t, &ct_modes[i], &cfg);
-		f = vdev_drv_read_features(t.drv);
-		cr_assert(f & VIRTIO_CONSOLE_F_SIZE, "%s: SIZE not offered", ct_modes[i].name);
+		ct_open(&t, &fx_modes[i], &cfg);
+		f = vdev_drv_read_features(t.fx.drv);
+		cr_assert(f & VIRTIO_CONSOLE_F_SIZE, "%s: SIZE not offered", fx_modes[i].name);
 		cr_assert(f & VIRTIO_CONSOLE_F_EMERG_WRITE);
 		cr_assert(!(f & VIRTIO_CONSOLE_F_MULTIPORT), "MULTIPORT offered with one port");
-		cr_assert_eq(vdev_dev_type(t.dev), VIRTIO_TYPE_CONSOLE);
-		cr_assert_eq(vdev_dev_virtio(t.dev)->vops->nvq, 2);
+		cr_assert_eq(vdev_dev_type(t.fx.dev), VIRTIO_TYPE_CONSOLE);
+		cr_assert_eq(vdev_dev_virtio(t.fx.dev)->vops->nvq, 2);
 		ct_ready(&t, ~0ULL);
-		cr_assert_eq(vdev_drv_read_config16(t.drv, 0), 100);
-		cr_assert_eq(vdev_drv_read_config16(t.drv, 2), 30);
-		cr_assert_eq(vdev_drv_read_config32(t.drv, 4), 1);
-		cr_assert_eq(vdev_drv_read_config32(t.drv, 8), 0, "emerg_wr must read 0");
+		cr_assert_eq(vdev_drv_read_config16(t.fx.drv, 0), 100);
+		cr_assert_eq(vdev_drv_read_config16(t.fx.drv, 2), 30);
+		cr_assert_eq(vdev_drv_read_config32(t.fx.drv, 4), 1);
+		cr_assert_eq(vdev_drv_read_config32(t.fx.drv, 8), 0, "emerg_wr must read 0");
 		ct_close(&t);
 	}
 }
 
 Test(console, echo_through_socketpair)
 {
-	for (size_t i = 0; i < sizeof(all_modes) / sizeof(all_modes[0]); i++) {
+	for (size_t i = 0; i < FX_NMODES; i++) {
 		struct vdev_console_config cfg = {0};
 		struct vdev_dev_stats st;
 		struct ct t;
@@ -87,19 +66,19 @@ Test(console, echo_through_socketpair)
 		uint64_t gpa;
 		uint32_t len;
 
-		open_sock_console(&t, &all_modes[i], sv, &cfg);
+		open_sock_console(&t, &fx_modes[i], sv, &cfg);
 		ct_ready(&t, ~0ULL);
 		/* host -> guest */
 		gpa = ct_rx_post(&t, 0, 64);
 		cr_assert_eq(send(sv[1], "hello guest", 11, 0), 11);
 		len = ct_wait_used(&t, 0, &gpa, 2000);
-		cr_assert_eq(len, 11, "%s: rx len %u", all_modes[i].name, len);
-		cr_assert_arr_eq(vdev_sim_ptr(t.sim, gpa, 11), "hello guest", 11);
+		cr_assert_eq(len, 11, "%s: rx len %u", fx_modes[i].name, len);
+		cr_assert_arr_eq(vdev_sim_ptr(t.fx.sim, gpa, 11), "hello guest", 11);
 		/* guest -> host, in two chains */
 		ct_tx(&t, 1, "hello ", 6);
 		ct_tx(&t, 1, "host", 4);
 		ct_host_read(&t, sv[1], in, 10, 2000);
-		cr_assert_arr_eq(in, "hello host", 10, "%s", all_modes[i].name);
+		cr_assert_arr_eq(in, "hello host", 10, "%s", fx_modes[i].name);
 		cr_assert_eq(ct_wait_used(&t, 1, NULL, 2000), 0, "tx used length must be 0");
 		ct_wait_used(&t, 1, NULL, 2000);
 		st = ct_stats(&t);
@@ -114,31 +93,31 @@ Test(console, echo_through_socketpair)
 
 Test(console, input_waits_for_guest_buffers)
 {
-	for (int i = 0; i < ct_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_BASIC; i++) {
 		struct vdev_console_config cfg = {0};
 		struct vdev_pollfd fds[8];
 		struct ct t;
 		int sv[2], n;
 		uint64_t gpa;
 
-		open_sock_console(&t, &ct_modes[i], sv, &cfg);
+		open_sock_console(&t, &fx_modes[i], sv, &cfg);
 		ct_ready(&t, ~0ULL);
 		cr_assert_eq(send(sv[1], "early", 5, 0), 5);
-		ct_pump(&t, 20);
+		fx_pump(&t.fx, 20);
 		/* Nowhere to put it: the input fd is not watched, the wait is counted once. */
-		n = vdev_dev_pollfds(t.dev, fds, 8);
+		n = vdev_dev_pollfds(t.fx.dev, fds, 8);
 		for (int k = 0; k < n; k++)
 			cr_assert(!(fds[k].fd == sv[0] && (fds[k].events & VDEV_POLL_IN)),
-				  "%s: input fd watched without guest buffers", ct_modes[i].name);
-		cr_assert_eq(ct_stats(&t).no_buffer, 1, "%s: no_buffer %llu", ct_modes[i].name,
+				  "%s: input fd watched without guest buffers", fx_modes[i].name);
+		cr_assert_eq(ct_stats(&t).no_buffer, 1, "%s: no_buffer %llu", fx_modes[i].name,
 			     (unsigned long long)ct_stats(&t).no_buffer);
 		/* Small buffers: the data is split, nothing lost. */
 		ct_rx_post(&t, 0, 3);
 		ct_rx_post(&t, 0, 3);
 		cr_assert_eq(ct_wait_used(&t, 0, &gpa, 2000), 3);
-		cr_assert_arr_eq(vdev_sim_ptr(t.sim, gpa, 3), "ear", 3);
+		cr_assert_arr_eq(vdev_sim_ptr(t.fx.sim, gpa, 3), "ear", 3);
 		cr_assert_eq(ct_wait_used(&t, 0, &gpa, 2000), 2);
-		cr_assert_arr_eq(vdev_sim_ptr(t.sim, gpa, 2), "ly", 2);
+		cr_assert_arr_eq(vdev_sim_ptr(t.fx.sim, gpa, 2), "ly", 2);
 		ct_close(&t);
 		close(sv[1]);
 	}
@@ -146,7 +125,7 @@ Test(console, input_waits_for_guest_buffers)
 
 Test(console, logfile_backend_receives_output)
 {
-	for (int i = 0; i < ct_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_BASIC; i++) {
 		char dir[] = "/tmp/vdev-con-XXXXXX", path[64], buf[64];
 		struct vdev_console_config cfg = {0};
 		struct vdev_console_port_config port = {0};
@@ -160,15 +139,15 @@ Test(console, logfile_backend_receives_output)
 		cr_assert_null(port.backend.read, "a log file has no input");
 		cfg.nports = 1;
 		cfg.ports = &port;
-		ct_open(&t, &ct_modes[i], &cfg);
+		ct_open(&t, &fx_modes[i], &cfg);
 		ct_ready(&t, ~0ULL);
 		ct_rx_post(&t, 0, 16); /* output-only: must stay unused */
 		ct_tx(&t, 1, "boot: ok\n", 9);
 		ct_tx(&t, 1, "login: ", 7);
 		ct_wait_used(&t, 1, NULL, 2000);
 		ct_wait_used(&t, 1, NULL, 2000);
-		ct_pump(&t, 5);
-		cr_assert_eq(ct_drain_used(&t, 0), 0, "rx buffer used on an output-only port");
+		fx_pump(&t.fx, 5);
+		cr_assert_eq(fx_drain_used(&t.fx, 0), 0, "rx buffer used on an output-only port");
 		ct_close(&t);
 		fd = open(path, O_RDONLY);
 		cr_assert_geq(fd, 0);
@@ -176,7 +155,7 @@ Test(console, logfile_backend_receives_output)
 		close(fd);
 		unlink(path);
 		rmdir(dir);
-		cr_assert_eq(n, 16, "%s: log has %zd bytes", ct_modes[i].name, n);
+		cr_assert_eq(n, 16, "%s: log has %zd bytes", fx_modes[i].name, n);
 		cr_assert_arr_eq(buf, "boot: ok\nlogin: ", 16);
 	}
 }
@@ -202,19 +181,19 @@ static void bp_fill(struct ct *t, int sv[2])
 	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
 	for (int c = 0; c < BP_CHAINS; c++) {
 		uint8_t *p;
-		struct vdev_drv_seg seg = {ct_buf(t, BP_CHUNK, (void **)&p), BP_CHUNK, false};
+		struct vdev_drv_seg seg = {fx_buf(&t->fx, BP_CHUNK, (void **)&p), BP_CHUNK, false};
 
 		for (int k = 0; k < BP_CHUNK; k++)
 			p[k] = bp_byte((size_t)c * BP_CHUNK + (size_t)k);
-		cr_assert_eq(vdev_drv_enqueue(t->drv, 1, &seg, 1, false, NULL), 0);
+		cr_assert_eq(vdev_drv_enqueue(t->fx.drv, 1, &seg, 1, false, NULL), 0);
 	}
-	vdev_drv_kick(t->drv, 1);
-	ct_pump(t, 20);
+	vdev_drv_kick(t->fx.drv, 1);
+	fx_pump(&t->fx, 20);
 }
 
 Test(console, back_pressure_holds_one_chain_and_resumes)
 {
-	for (int i = 0; i < ct_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_BASIC; i++) {
 		struct vdev_console_config cfg = {.qsize = 64};
 		struct virtio_vq_info *txq;
 		struct vdev_pollfd fds[8];
@@ -224,26 +203,26 @@ Test(console, back_pressure_holds_one_chain_and_resumes)
 		uint16_t taken;
 		size_t have = 0;
 
-		open_sock_console(&t, &ct_modes[i], sv, &cfg);
+		open_sock_console(&t, &fx_modes[i], sv, &cfg);
 		ct_ready(&t, ~0ULL);
 		bp_fill(&t, sv);
-		txq = &vdev_dev_virtio(t.dev)->queues[1];
-		done = ct_drain_used(&t, 1);
+		txq = &vdev_dev_virtio(t.fx.dev)->queues[1];
+		done = fx_drain_used(&t.fx, 1);
 		cr_assert_lt(done, BP_CHAINS - 2, "%s: the socket never filled (%d done)",
-			     ct_modes[i].name, done);
-		cr_assert_eq(txq->n_inflight, 1, "%s: %u chains held", ct_modes[i].name,
+			     fx_modes[i].name, done);
+		cr_assert_eq(txq->n_inflight, 1, "%s: %u chains held", fx_modes[i].name,
 			     txq->n_inflight);
 		taken = txq->last_avail;
 		cr_assert_eq(taken, done + 1, "device took chains it cannot write");
-		n = vdev_dev_pollfds(t.dev, fds, 8);
+		n = vdev_dev_pollfds(t.fx.dev, fds, 8);
 		for (int k = 0; k < n; k++)
 			watched |= fds[k].fd == sv[0] && (fds[k].events & VDEV_POLL_OUT);
-		cr_assert(watched, "%s: output fd not watched for writing", ct_modes[i].name);
+		cr_assert(watched, "%s: output fd not watched for writing", fx_modes[i].name);
 		/* Kicks and polls while blocked change nothing. */
-		vdev_drv_kick(t.drv, 1);
-		ct_pump(&t, 20);
+		vdev_drv_kick(t.fx.drv, 1);
+		fx_pump(&t.fx, 20);
 		cr_assert_eq(txq->last_avail, taken);
-		cr_assert_eq(ct_drain_used(&t, 1), 0);
+		cr_assert_eq(fx_drain_used(&t.fx, 1), 0);
 		/* Drain the host side: everything arrives, in order, once. */
 		while (have < sizeof(got)) {
 			ssize_t r = recv(sv[1], got + have, sizeof(got) - have, MSG_DONTWAIT);
@@ -251,15 +230,15 @@ Test(console, back_pressure_holds_one_chain_and_resumes)
 			if (r > 0)
 				have += (size_t)r;
 			else
-				cr_assert_eq(dev_loop_once(&t.dev, 1, 20) >= 0, 1);
-			done += ct_drain_used(&t, 1);
+				cr_assert_eq(dev_loop_once(&t.fx.dev, 1, 20) >= 0, 1);
+			done += fx_drain_used(&t.fx, 1);
 		}
-		ct_pump(&t, 5);
-		done += ct_drain_used(&t, 1);
-		cr_assert_eq(done, BP_CHAINS, "%s: %d chains completed", ct_modes[i].name, done);
+		fx_pump(&t.fx, 5);
+		done += fx_drain_used(&t.fx, 1);
+		cr_assert_eq(done, BP_CHAINS, "%s: %d chains completed", fx_modes[i].name, done);
 		cr_assert_eq(recv(sv[1], got, 1, MSG_DONTWAIT), -1, "bytes duplicated");
 		for (size_t k = 0; k < sizeof(got); k++)
-			cr_assert_eq(got[k], bp_byte(k), "%s: byte %zu wrong", ct_modes[i].name, k);
+			cr_assert_eq(got[k], bp_byte(k), "%s: byte %zu wrong", fx_modes[i].name, k);
 		cr_assert_eq(ct_stats(&t).bytes_in, sizeof(got));
 		cr_assert_eq(txq->n_inflight, 0);
 		ct_close(&t);
@@ -271,7 +250,7 @@ Test(console, back_pressure_holds_one_chain_and_resumes)
  * whatever the host does afterwards, nothing is written to guest memory. */
 Test(console, H12_reset_with_output_pending_writes_nothing)
 {
-	for (int i = 0; i < ct_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_BASIC; i++) {
 		struct vdev_console_config cfg = {.qsize = 64};
 		struct vdev_dev_stats before;
 		struct ct t;
@@ -281,43 +260,43 @@ Test(console, H12_reset_with_output_pending_writes_nothing)
 		uint16_t utx0, urx0;
 		uint8_t *rxp, sink[4096], in[8];
 
-		open_sock_console(&t, &ct_modes[i], sv, &cfg);
+		open_sock_console(&t, &fx_modes[i], sv, &cfg);
 		ct_ready(&t, ~0ULL);
 		bp_fill(&t, sv);
-		cr_assert_eq(vdev_dev_virtio(t.dev)->queues[1].n_inflight, 1, "no chain held");
+		cr_assert_eq(vdev_dev_virtio(t.fx.dev)->queues[1].n_inflight, 1, "no chain held");
 		rx_gpa = ct_rx_post(&t, 0, 64);
-		rxp = vdev_sim_ptr(t.sim, rx_gpa, 64);
-		cr_assert_eq(vdev_drv_queue_rings(t.drv, 1, NULL, NULL, &used_tx), 0);
-		cr_assert_eq(vdev_drv_queue_rings(t.drv, 0, NULL, NULL, &used_rx), 0);
-		utx = vdev_sim_ptr(t.sim, used_tx, 4);
-		urx = vdev_sim_ptr(t.sim, used_rx, 4);
+		rxp = vdev_sim_ptr(t.fx.sim, rx_gpa, 64);
+		cr_assert_eq(vdev_drv_queue_rings(t.fx.drv, 1, NULL, NULL, &used_tx), 0);
+		cr_assert_eq(vdev_drv_queue_rings(t.fx.drv, 0, NULL, NULL, &used_rx), 0);
+		utx = vdev_sim_ptr(t.fx.sim, used_tx, 4);
+		urx = vdev_sim_ptr(t.fx.sim, used_rx, 4);
 		utx0 = utx[1];
 		urx0 = urx[1];
 		before = ct_stats(&t);
 
-		cr_assert_eq(vdev_drv_reset(t.drv), 0);
+		cr_assert_eq(vdev_drv_reset(t.fx.drv), 0);
 		/* The host drains and sends input: the old rings must not move. */
 		while (recv(sv[1], sink, sizeof(sink), MSG_DONTWAIT) > 0)
-			ct_pump(&t, 1);
+			fx_pump(&t.fx, 1);
 		cr_assert_eq(send(sv[1], "late", 4, 0), 4);
-		ct_pump(&t, 30);
+		fx_pump(&t.fx, 30);
 		while (recv(sv[1], sink, sizeof(sink), MSG_DONTWAIT) > 0)
-			ct_pump(&t, 1);
+			fx_pump(&t.fx, 1);
 		cr_assert_eq(utx[1], utx0, "%s: tx used ring written after reset",
-			     ct_modes[i].name);
+			     fx_modes[i].name);
 		cr_assert_eq(urx[1], urx0, "%s: rx used ring written after reset",
-			     ct_modes[i].name);
+			     fx_modes[i].name);
 		for (int k = 0; k < 64; k++)
 			cr_assert_eq(rxp[k], 0xAA, "%s: rx buffer written after reset",
-				     ct_modes[i].name);
+				     fx_modes[i].name);
 		cr_assert_eq(ct_stats(&t).requests, before.requests);
-		cr_assert_eq(vdev_dev_virtio(t.dev)->queues[1].n_inflight, 0);
+		cr_assert_eq(vdev_dev_virtio(t.fx.dev)->queues[1].n_inflight, 0);
 
 		/* The device works again after the driver re-initialises it. */
 		ct_ready(&t, ~0ULL);
 		ct_rx_post(&t, 0, 64);
 		cr_assert_eq(ct_wait_used(&t, 0, &rx_gpa, 2000), 4, "held input lost");
-		cr_assert_arr_eq(vdev_sim_ptr(t.sim, rx_gpa, 4), "late", 4);
+		cr_assert_arr_eq(vdev_sim_ptr(t.fx.sim, rx_gpa, 4), "late", 4);
 		ct_tx(&t, 1, "again", 5);
 		ct_host_read(&t, sv[1], in, 5, 2000);
 		cr_assert_arr_eq(in, "again", 5);
@@ -328,34 +307,34 @@ Test(console, H12_reset_with_output_pending_writes_nothing)
 
 Test(console, resize_raises_config_interrupt)
 {
-	for (int i = 0; i < ct_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_BASIC; i++) {
 		struct vdev_console_config cfg = {0};
 		struct ct t;
 		uint8_t gen = 0;
-		bool modern = ct_modes[i].access != VDEV_DRV_LEGACY;
+		bool modern = fx_modes[i].access != VDEV_DRV_LEGACY;
 
-		ct_open(&t, &ct_modes[i], &cfg);
+		ct_open(&t, &fx_modes[i], &cfg);
 		ct_ready(&t, ~0ULL);
-		cr_assert(vdev_drv_features(t.drv) & VIRTIO_CONSOLE_F_SIZE);
-		cr_assert_eq(vdev_drv_read_config16(t.drv, 0), 80);
-		cr_assert_eq(vdev_drv_read_config16(t.drv, 2), 24);
-		(void)vdev_drv_read_isr(t.drv);
+		cr_assert(vdev_drv_features(t.fx.drv) & VIRTIO_CONSOLE_F_SIZE);
+		cr_assert_eq(vdev_drv_read_config16(t.fx.drv, 0), 80);
+		cr_assert_eq(vdev_drv_read_config16(t.fx.drv, 2), 24);
+		(void)vdev_drv_read_isr(t.fx.drv);
 		if (modern)
-			gen = (uint8_t)vdev_drv_region_read(t.drv, VDEV_DRV_REGION_COMMON,
+			gen = (uint8_t)vdev_drv_region_read(t.fx.drv, VDEV_DRV_REGION_COMMON,
 							    VIRTIO_COMMON_CFGGENERATION, 1);
-		cr_assert_eq(vdev_console_resize(t.dev, 0, 132, 43), 0);
-		cr_assert(vdev_drv_read_isr(t.drv) & VIRTIO_CR_ISR_CONF_CHANGED,
-			  "%s: no config interrupt", ct_modes[i].name);
-		cr_assert_eq(vdev_drv_read_config16(t.drv, 0), 132);
-		cr_assert_eq(vdev_drv_read_config16(t.drv, 2), 43);
+		cr_assert_eq(vdev_console_resize(t.fx.dev, 0, 132, 43), 0);
+		cr_assert(vdev_drv_read_isr(t.fx.drv) & VIRTIO_CR_ISR_CONF_CHANGED,
+			  "%s: no config interrupt", fx_modes[i].name);
+		cr_assert_eq(vdev_drv_read_config16(t.fx.drv, 0), 132);
+		cr_assert_eq(vdev_drv_read_config16(t.fx.drv, 2), 43);
 		if (modern)
-			cr_assert_neq(vdev_drv_region_read(t.drv, VDEV_DRV_REGION_COMMON,
+			cr_assert_neq(vdev_drv_region_read(t.fx.drv, VDEV_DRV_REGION_COMMON,
 							   VIRTIO_COMMON_CFGGENERATION, 1),
 				      gen, "config_generation unchanged");
 		/* Not a port, not a console device, not multiport. */
-		cr_assert_eq(vdev_console_resize(t.dev, 1, 1, 1), -EINVAL);
+		cr_assert_eq(vdev_console_resize(t.fx.dev, 1, 1, 1), -EINVAL);
 		cr_assert_eq(vdev_console_resize(NULL, 0, 1, 1), -EINVAL);
-		cr_assert_eq(vdev_console_set_open(t.dev, 0, true), -ENOTSUP);
+		cr_assert_eq(vdev_console_set_open(t.fx.dev, 0, true), -ENOTSUP);
 		ct_close(&t);
 	}
 }
@@ -365,29 +344,29 @@ Test(console, resize_without_size_feature_refused)
 	struct vdev_console_config cfg = {.no_size = true};
 	struct ct t;
 
-	ct_open(&t, &ct_modes[1], &cfg);
-	cr_assert(!(vdev_drv_read_features(t.drv) & VIRTIO_CONSOLE_F_SIZE));
-	cr_assert_eq(vdev_console_resize(t.dev, 0, 10, 10), -ENOTSUP);
+	ct_open(&t, &fx_modes[1], &cfg);
+	cr_assert(!(vdev_drv_read_features(t.fx.drv) & VIRTIO_CONSOLE_F_SIZE));
+	cr_assert_eq(vdev_console_resize(t.fx.dev, 0, 10, 10), -ENOTSUP);
 	ct_close(&t);
 }
 
 Test(console, emerg_write_goes_to_port0)
 {
-	for (int i = 0; i < ct_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_BASIC; i++) {
 		struct vdev_console_config cfg = {0};
 		struct ct t;
 		int sv[2];
 		char out[4];
 
-		open_sock_console(&t, &ct_modes[i], sv, &cfg);
+		open_sock_console(&t, &fx_modes[i], sv, &cfg);
 		/* Usable before the driver is set up: that is its point. */
-		vdev_drv_write_config32(t.drv, 8, 'E');
+		vdev_drv_write_config32(t.fx.drv, 8, 'E');
 		ct_ready(&t, ~0ULL);
-		vdev_drv_write_config32(t.drv, 8, 'M');
-		vdev_drv_write_config8(t.drv, 8, 'G');
+		vdev_drv_write_config32(t.fx.drv, 8, 'M');
+		vdev_drv_write_config8(t.fx.drv, 8, 'G');
 		ct_host_read(&t, sv[1], out, 3, 2000);
-		cr_assert_arr_eq(out, "EMG", 3, "%s", ct_modes[i].name);
-		cr_assert_eq(vdev_drv_read_config32(t.drv, 8), 0);
+		cr_assert_arr_eq(out, "EMG", 3, "%s", fx_modes[i].name);
+		cr_assert_eq(vdev_drv_read_config32(t.fx.drv, 8), 0);
 		ct_close(&t);
 		close(sv[1]);
 	}
@@ -401,13 +380,13 @@ Test(console, emerg_write_refused_when_not_offered)
 	int sv[2];
 	char c;
 
-	open_sock_console(&t, &ct_modes[1], sv, &cfg);
-	cr_assert(!(vdev_drv_read_features(t.drv) & VIRTIO_CONSOLE_F_EMERG_WRITE));
+	open_sock_console(&t, &fx_modes[1], sv, &cfg);
+	cr_assert(!(vdev_drv_read_features(t.fx.drv) & VIRTIO_CONSOLE_F_EMERG_WRITE));
 	ct_ready(&t, ~0ULL);
-	vdev_drv_write_config32(t.drv, 8, 'X');
-	vdev_drv_write_config16(t.drv, 0, 5); /* cols is read-only */
-	ct_pump(&t, 5);
-	vdev_virtio_get_stats(vdev_dev_virtio(t.dev), &vs);
+	vdev_drv_write_config32(t.fx.drv, 8, 'X');
+	vdev_drv_write_config16(t.fx.drv, 0, 5); /* cols is read-only */
+	fx_pump(&t.fx, 5);
+	vdev_virtio_get_stats(vdev_dev_virtio(t.fx.dev), &vs);
 	cr_assert_eq(vs.bad_accesses, 2);
 	cr_assert_eq(recv(sv[1], &c, 1, MSG_DONTWAIT), -1, "refused emergency write came out");
 	ct_close(&t);
@@ -470,18 +449,18 @@ static struct vdev_console_backend mem_backend(struct mem_be *m)
 
 Test(console, custom_backend_without_fds)
 {
-	for (int i = 0; i < ct_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_BASIC; i++) {
 		struct mem_be m = {.in = "typed", .in_len = 5};
 		struct vdev_console_port_config port = {.backend = mem_backend(&m)};
 		struct vdev_console_config cfg = {.nports = 1, .ports = &port};
 		struct ct t;
 		uint64_t gpa;
 
-		ct_open(&t, &ct_modes[i], &cfg);
+		ct_open(&t, &fx_modes[i], &cfg);
 		ct_ready(&t, ~0ULL);
 		ct_rx_post(&t, 0, 32);
 		cr_assert_eq(ct_wait_used(&t, 0, &gpa, 2000), 5);
-		cr_assert_arr_eq(vdev_sim_ptr(t.sim, gpa, 5), "typed", 5);
+		cr_assert_arr_eq(vdev_sim_ptr(t.fx.sim, gpa, 5), "typed", 5);
 		ct_tx(&t, 1, "shown", 5);
 		ct_wait_used(&t, 1, NULL, 2000);
 		cr_assert_eq(m.out_len, 5);
@@ -496,7 +475,7 @@ Test(console, port_without_backend_discards_output)
 	struct vdev_console_config cfg = {0};
 	struct ct t;
 
-	ct_open(&t, &ct_modes[1], &cfg);
+	ct_open(&t, &fx_modes[1], &cfg);
 	ct_ready(&t, ~0ULL);
 	ct_tx(&t, 1, "void", 4);
 	ct_wait_used(&t, 1, NULL, 2000);
@@ -531,7 +510,7 @@ Test(console, create_rejects_bad_arguments)
 
 	cr_assert_eq(vdev_sim_create(&scfg, &sim), 0);
 	ctx = vdev_sim_vmctx(sim);
-	fds0 = count_fds();
+	fds0 = fx_count_fds();
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct vdev_console_config c = bad[i].cfg;
 		uint64_t logs = vdev_sim_log_count(sim);
@@ -563,7 +542,7 @@ Test(console, create_rejects_bad_arguments)
 	cr_assert_eq(vdev_console_create(NULL, "bad", &cfg, &dev), -EINVAL);
 	cr_assert_null(dev);
 	cr_assert_eq(m.releases, 0, "a failed create released the caller's backend");
-	cr_assert_eq(count_fds(), fds0, "a failed create left an fd open");
+	cr_assert_eq(fx_count_fds(), fds0, "a failed create left an fd open");
 	/* Backend constructors check their arguments too. */
 	{
 		struct vdev_console_backend be;
@@ -575,7 +554,7 @@ Test(console, create_rejects_bad_arguments)
 		cr_assert_eq(vdev_console_backend_logfile("", &be), -EINVAL);
 		cr_assert_eq(vdev_console_backend_pty(&be, name, sizeof(name)), -ERANGE);
 	}
-	cr_assert_eq(count_fds(), fds0, "a failed backend constructor left an fd open");
+	cr_assert_eq(fx_count_fds(), fds0, "a failed backend constructor left an fd open");
 	vdev_sim_destroy(sim);
 }
 
@@ -590,7 +569,7 @@ Test(console, pty_backend_carries_data)
 
 	cr_assert_eq(vdev_console_backend_pty(&port.backend, name, sizeof(name)), 0,
 		     "no pty here; this test needs /dev/ptmx");
-	ct_open(&t, &ct_modes[1], &cfg);
+	ct_open(&t, &fx_modes[1], &cfg);
 	ct_ready(&t, ~0ULL);
 	s = open(name, O_RDWR | O_NOCTTY);
 	cr_assert_geq(s, 0, "open %s", name);
@@ -601,7 +580,7 @@ Test(console, pty_backend_carries_data)
 	ct_rx_post(&t, 0, 16);
 	cr_assert_eq(write(s, "key", 3), 3);
 	cr_assert_eq(ct_wait_used(&t, 0, &gpa, 2000), 3, "raw mode: bytes pass at once");
-	cr_assert_arr_eq(vdev_sim_ptr(t.sim, gpa, 3), "key", 3);
+	cr_assert_arr_eq(vdev_sim_ptr(t.fx.sim, gpa, 3), "key", 3);
 	close(s);
 	ct_close(&t);
 }

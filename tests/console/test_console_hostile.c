@@ -92,7 +92,7 @@ static void sp_release(void *opaque)
 }
 
 /* One console whose port 0 is `s`; room for `max_ports` ports (above 1: MULTIPORT). */
-static void open_scripted(struct ct *t, const struct ct_mode *m, struct script_port *s,
+static void open_scripted(struct ct *t, const struct fx_mode *m, struct script_port *s,
 			  uint32_t max_ports)
 {
 	struct vdev_console_port_config port = {
@@ -118,20 +118,20 @@ static struct vdev_virtio_stats vstats(struct ct *t)
 {
 	struct vdev_virtio_stats st;
 
-	vdev_virtio_get_stats(vdev_dev_virtio(t->dev), &st);
+	vdev_virtio_get_stats(vdev_dev_virtio(t->fx.dev), &st);
 	return st;
 }
 
 static struct virtio_vq_info *vq_of(struct ct *t, int q)
 {
-	return &vdev_dev_virtio(t->dev)->queues[q];
+	return &vdev_dev_virtio(t->fx.dev)->queues[q];
 }
 
 /* The events the device asks its embedder to wait for on `fd`. */
 static short watched(struct ct *t, int fd)
 {
 	struct vdev_pollfd fds[8];
-	int n = vdev_dev_pollfds(t->dev, fds, 8);
+	int n = vdev_dev_pollfds(t->fx.dev, fds, 8);
 	short ev = 0;
 
 	cr_assert_geq(n, 0);
@@ -150,35 +150,35 @@ static short watched(struct ct *t, int fd)
  */
 Test(console_hostile, H30_output_to_a_host_that_never_accepts_holds_one_chain)
 {
-	for (int i = 0; i < ct_nmodes; i++) {
-		const char *mode = ct_modes[i].name;
+	for (int i = 0; i < FX_NMODES_BASIC; i++) {
+		const char *mode = fx_modes[i].name;
 		struct script_port s;
 		struct vdev_virtio_stats s0, s1;
 		uint64_t calls0;
 		struct ct t;
 		int queued = 0;
 
-		open_scripted(&t, &ct_modes[i], &s, 1);
+		open_scripted(&t, &fx_modes[i], &s, 1);
 		for (;;) {
 			uint8_t *p;
-			struct vdev_drv_seg seg = {ct_buf(&t, CHUNK, (void **)&p), CHUNK, false};
+			struct vdev_drv_seg seg = {fx_buf(&t.fx, CHUNK, (void **)&p), CHUNK, false};
 
 			for (int k = 0; k < CHUNK; k++)
 				p[k] = pattern((size_t)queued * CHUNK + (size_t)k);
-			if (vdev_drv_enqueue(t.drv, TXQ, &seg, 1, false, NULL) != 0)
+			if (vdev_drv_enqueue(t.fx.drv, TXQ, &seg, 1, false, NULL) != 0)
 				break;
 			queued++;
 		}
 		cr_assert_eq(queued, QSIZE, "%s: %d chains fit", mode, queued);
-		vdev_drv_kick(t.drv, TXQ);
+		vdev_drv_kick(t.fx.drv, TXQ);
 		cr_assert_eq(vq_of(&t, TXQ)->n_inflight, 1, "%s", mode);
 		cr_assert_eq(s.write_calls, 1, "%s", mode);
 
 		s0 = vstats(&t);
 		calls0 = s.write_calls;
 		for (int k = 0; k < ROUNDS; k++) {
-			vdev_drv_kick(t.drv, TXQ);
-			cr_assert_eq(vdev_dev_poll(t.dev), 0);
+			vdev_drv_kick(t.fx.drv, TXQ);
+			cr_assert_eq(vdev_dev_poll(t.fx.dev), 0);
 		}
 		s1 = vstats(&t);
 		cr_assert_eq(s1.notifies, s0.notifies + ROUNDS);
@@ -188,18 +188,18 @@ Test(console_hostile, H30_output_to_a_host_that_never_accepts_holds_one_chain)
 		cr_assert_eq(s1.chains, s0.chains);
 		cr_assert_eq(vq_of(&t, TXQ)->n_inflight, 1);
 		cr_assert_eq(ct_stats(&t).requests, 0);
-		cr_assert_eq(ct_drain_used(&t, TXQ), 0);
+		cr_assert_eq(fx_drain_used(&t.fx, TXQ), 0);
 		cr_assert_neq(watched(&t, s.out_efd) & VDEV_POLL_OUT, 0,
 			      "%s: nobody waits for room", mode);
-		cr_assert_eq(vdev_drv_read_status(t.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+		cr_assert_eq(vdev_drv_read_status(t.fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
 
 		/* Room at last: everything leaves, once, in order. */
 		s.accept = true;
 		for (int k = 0; k < 100 && s.written < (size_t)queued * CHUNK; k++)
-			cr_assert_eq(vdev_dev_poll(t.dev), 0);
+			cr_assert_eq(vdev_dev_poll(t.fx.dev), 0);
 		cr_assert_eq(s.written, (size_t)queued * CHUNK, "%s: %zu bytes", mode, s.written);
 		cr_assert_eq(s.written_wrong, 0, "%s: bytes changed or reordered", mode);
-		cr_assert_eq(ct_drain_used(&t, TXQ), queued);
+		cr_assert_eq(fx_drain_used(&t.fx, TXQ), queued);
 		cr_assert_eq(vq_of(&t, TXQ)->n_inflight, 0);
 		cr_assert_eq(watched(&t, s.out_efd) & VDEV_POLL_OUT, 0);
 		ct_close(&t);
@@ -214,21 +214,21 @@ Test(console_hostile, H30_output_to_a_host_that_never_accepts_holds_one_chain)
  */
 Test(console_hostile, H30_input_without_receive_buffers_is_not_read)
 {
-	for (int i = 0; i < ct_nmodes; i++) {
-		const char *mode = ct_modes[i].name;
+	for (int i = 0; i < FX_NMODES_BASIC; i++) {
+		const char *mode = fx_modes[i].name;
 		struct script_port s;
 		struct vdev_virtio_stats s0, s1;
 		uint64_t gpa;
 		uint32_t len;
 		struct ct t;
 
-		open_scripted(&t, &ct_modes[i], &s, 1);
+		open_scripted(&t, &fx_modes[i], &s, 1);
 		s.input = 1 << 20;
 		cr_assert_eq(eventfd_write(s.in_efd, 1), 0);
 		s0 = vstats(&t);
 		for (int k = 0; k < ROUNDS; k++) {
-			vdev_drv_kick(t.drv, RXQ);
-			cr_assert_eq(vdev_dev_poll(t.dev), 0);
+			vdev_drv_kick(t.fx.drv, RXQ);
+			cr_assert_eq(vdev_dev_poll(t.fx.dev), 0);
 		}
 		s1 = vstats(&t);
 		cr_assert_eq(s.read_calls, 0, "%s: read %llu times with nowhere to put it", mode,
@@ -243,7 +243,7 @@ Test(console_hostile, H30_input_without_receive_buffers_is_not_read)
 		ct_rx_post(&t, RXQ, 256);
 		len = ct_wait_used(&t, RXQ, &gpa, 2000);
 		cr_assert_eq(len, 256, "%s", mode);
-		cr_assert_eq(((uint8_t *)vdev_sim_ptr(t.sim, gpa, 1))[0], 'i');
+		cr_assert_eq(((uint8_t *)vdev_sim_ptr(t.fx.sim, gpa, 1))[0], 'i');
 		cr_assert_eq(vq_of(&t, RXQ)->n_inflight, 0);
 		ct_close(&t);
 	}
@@ -257,21 +257,21 @@ Test(console_hostile, H30_input_without_receive_buffers_is_not_read)
  */
 Test(console_hostile, H30_control_messages_without_buffers_wait_once)
 {
-	for (int i = 0; i < ct_nmodes; i++) {
-		const char *mode = ct_modes[i].name;
+	for (int i = 0; i < FX_NMODES_BASIC; i++) {
+		const char *mode = fx_modes[i].name;
 		struct script_port s;
 		struct vdev_virtio_stats s0, s1;
 		struct ct_msg msg;
 		struct ct t;
 
-		open_scripted(&t, &ct_modes[i], &s, 2);
-		cr_assert_neq(vdev_drv_features(t.drv) & VIRTIO_CONSOLE_F_MULTIPORT, 0, "%s", mode);
+		open_scripted(&t, &fx_modes[i], &s, 2);
+		cr_assert_neq(vdev_drv_features(t.fx.drv) & VIRTIO_CONSOLE_F_MULTIPORT, 0, "%s", mode);
 		ct_ctrl_send(&t, 0, EV_DEVICE_READY, 1);
 		cr_assert_eq(ct_stats(&t).no_buffer, 1, "%s: DEVICE_ADD did not wait", mode);
 		s0 = vstats(&t);
 		for (int k = 0; k < ROUNDS; k++) {
-			vdev_drv_kick(t.drv, CT_CTRL_RX);
-			cr_assert_eq(vdev_dev_poll(t.dev), 0);
+			vdev_drv_kick(t.fx.drv, CT_CTRL_RX);
+			cr_assert_eq(vdev_dev_poll(t.fx.dev), 0);
 		}
 		s1 = vstats(&t);
 		cr_assert_eq(s1.notifies, s0.notifies + ROUNDS);
@@ -279,7 +279,7 @@ Test(console_hostile, H30_control_messages_without_buffers_wait_once)
 		cr_assert_eq(s1.chains, s0.chains);
 		cr_assert_eq(ct_stats(&t).no_buffer, 1, "%s: the wait counted %llu times", mode,
 			     (unsigned long long)ct_stats(&t).no_buffer);
-		cr_assert_eq(vdev_drv_read_status(t.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+		cr_assert_eq(vdev_drv_read_status(t.fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
 
 		ct_ctrl_post(&t, 4);
 		cr_assert(ct_ctrl_recv(&t, &msg, 2000), "%s: DEVICE_ADD lost", mode);
@@ -295,12 +295,12 @@ Test(console_hostile, H30_control_messages_without_buffers_wait_once)
 static void expect_device_broken(struct ct *t, const char *mode, uint64_t interrupts,
 				 uint64_t logs)
 {
-	cr_assert_neq(vdev_drv_read_status(t->drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0,
+	cr_assert_neq(vdev_drv_read_status(t->fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0,
 		      "%s: DEVICE_NEEDS_RESET not latched", mode);
 	/* the config interrupt, and the queue's for the returned chain */
 	cr_assert_gt(vstats(t).interrupts, interrupts, "%s: no interrupt", mode);
-	cr_assert_neq(vdev_drv_read_isr(t->drv) & VIRTIO_CR_ISR_CONF_CHANGED, 0, "%s", mode);
-	cr_assert_gt(vdev_sim_log_count(t->sim), logs, "%s: nothing logged", mode);
+	cr_assert_neq(vdev_drv_read_isr(t->fx.drv) & VIRTIO_CR_ISR_CONF_CHANGED, 0, "%s", mode);
+	cr_assert_gt(vdev_sim_log_count(t->fx.sim), logs, "%s: nothing logged", mode);
 	cr_assert_eq(ct_stats(t).errors, 1, "%s", mode);
 }
 
@@ -312,8 +312,8 @@ static void expect_device_broken(struct ct *t, const char *mode, uint64_t interr
  */
 Test(console_hostile, H22_direction_lies_on_data_queues_break_the_device)
 {
-	for (int i = 0; i < ct_nmodes; i++) {
-		const char *mode = ct_modes[i].name;
+	for (int i = 0; i < FX_NMODES_BASIC; i++) {
+		const char *mode = fx_modes[i].name;
 		struct script_port s;
 		struct vdev_drv_seg segs[2];
 		uint8_t *p, *w;
@@ -323,55 +323,55 @@ Test(console_hostile, H22_direction_lies_on_data_queues_break_the_device)
 		struct ct t;
 
 		/* Transmit: readable bytes, then a writable buffer. */
-		open_scripted(&t, &ct_modes[i], &s, 1);
+		open_scripted(&t, &fx_modes[i], &s, 1);
 		s.accept = true;
-		segs[0] = (struct vdev_drv_seg){ct_buf(&t, CHUNK, (void **)&p), CHUNK, false};
-		segs[1] = (struct vdev_drv_seg){ct_buf(&t, CHUNK, (void **)&w), CHUNK, true};
+		segs[0] = (struct vdev_drv_seg){fx_buf(&t.fx, CHUNK, (void **)&p), CHUNK, false};
+		segs[1] = (struct vdev_drv_seg){fx_buf(&t.fx, CHUNK, (void **)&w), CHUNK, true};
 		for (int k = 0; k < CHUNK; k++)
 			p[k] = pattern((size_t)k);
 		memset(w, 0x5A, CHUNK);
-		(void)vdev_drv_read_isr(t.drv);
+		(void)vdev_drv_read_isr(t.fx.drv);
 		irq0 = vstats(&t).interrupts;
-		logs0 = vdev_sim_log_count(t.sim);
-		cr_assert_eq(vdev_drv_enqueue(t.drv, TXQ, segs, 2, false, &s), 0);
-		vdev_drv_kick(t.drv, TXQ);
-		cr_assert_eq(vdev_drv_dequeue(t.drv, TXQ, &tok, &len), 1, "%s: chain leaked", mode);
+		logs0 = vdev_sim_log_count(t.fx.sim);
+		cr_assert_eq(vdev_drv_enqueue(t.fx.drv, TXQ, segs, 2, false, &s), 0);
+		vdev_drv_kick(t.fx.drv, TXQ);
+		cr_assert_eq(vdev_drv_dequeue(t.fx.drv, TXQ, &tok, &len), 1, "%s: chain leaked", mode);
 		cr_assert_eq(len, 0);
 		cr_assert_eq(s.write_calls, 0, "%s: a lying chain reached the host", mode);
 		for (int k = 0; k < CHUNK; k++)
 			cr_assert_eq(w[k], 0x5A, "%s: writable part written", mode);
 		expect_device_broken(&t, mode, irq0, logs0);
-		cr_assert_eq(vdev_drv_reset(t.drv), 0);
+		cr_assert_eq(vdev_drv_reset(t.fx.drv), 0);
 		ct_ready(&t, ~0ULL);
-		cr_assert_eq(vdev_drv_enqueue(t.drv, TXQ, segs, 1, false, &s), 0);
-		vdev_drv_kick(t.drv, TXQ);
+		cr_assert_eq(vdev_drv_enqueue(t.fx.drv, TXQ, segs, 1, false, &s), 0);
+		vdev_drv_kick(t.fx.drv, TXQ);
 		cr_assert_eq(s.written, CHUNK, "%s: output after the reset", mode);
 		cr_assert_eq(s.written_wrong, 0);
 		ct_close(&t);
 
 		/* Receive: a device-readable buffer where input would land. */
-		open_scripted(&t, &ct_modes[i], &s, 1);
+		open_scripted(&t, &fx_modes[i], &s, 1);
 		s.input = 64;
 		cr_assert_eq(eventfd_write(s.in_efd, 1), 0);
-		segs[0] = (struct vdev_drv_seg){ct_buf(&t, 64, (void **)&p), 64, false};
+		segs[0] = (struct vdev_drv_seg){fx_buf(&t.fx, 64, (void **)&p), 64, false};
 		memset(p, 0x33, 64);
-		(void)vdev_drv_read_isr(t.drv);
+		(void)vdev_drv_read_isr(t.fx.drv);
 		irq0 = vstats(&t).interrupts;
-		logs0 = vdev_sim_log_count(t.sim);
-		cr_assert_eq(vdev_drv_enqueue(t.drv, RXQ, segs, 1, false, &s), 0);
-		vdev_drv_kick(t.drv, RXQ);
-		cr_assert_eq(vdev_drv_dequeue(t.drv, RXQ, &tok, &len), 1, "%s: chain leaked", mode);
+		logs0 = vdev_sim_log_count(t.fx.sim);
+		cr_assert_eq(vdev_drv_enqueue(t.fx.drv, RXQ, segs, 1, false, &s), 0);
+		vdev_drv_kick(t.fx.drv, RXQ);
+		cr_assert_eq(vdev_drv_dequeue(t.fx.drv, RXQ, &tok, &len), 1, "%s: chain leaked", mode);
 		cr_assert_eq(len, 0);
 		cr_assert_eq(s.read_calls, 0, "%s: input read into a readable buffer", mode);
 		for (int k = 0; k < 64; k++)
 			cr_assert_eq(p[k], 0x33, "%s: readable buffer written", mode);
 		expect_device_broken(&t, mode, irq0, logs0);
-		cr_assert_eq(vdev_drv_reset(t.drv), 0);
+		cr_assert_eq(vdev_drv_reset(t.fx.drv), 0);
 		ct_ready(&t, ~0ULL);
 		ct_rx_post(&t, RXQ, 64);
 		cr_assert_eq(ct_wait_used(&t, RXQ, &gpa, 2000), 64, "%s: input after the reset",
 			     mode);
-		cr_assert_eq(((uint8_t *)vdev_sim_ptr(t.sim, gpa, 1))[0], 'i');
+		cr_assert_eq(((uint8_t *)vdev_sim_ptr(t.fx.sim, gpa, 1))[0], 'i');
 		ct_close(&t);
 	}
 }

@@ -7,103 +7,98 @@
 
 #include "core/common.h"
 
-const struct ng_mode ng_modes[] = {
-	{VDEV_PCI_LEGACY, VDEV_DRV_LEGACY, "legacy"},
-	{VDEV_PCI_MODERN, VDEV_DRV_MODERN, "modern"},
-	{VDEV_PCI_TRANSITIONAL, VDEV_DRV_LEGACY, "transitional-legacy"},
-	{VDEV_PCI_TRANSITIONAL, VDEV_DRV_MODERN, "transitional-modern"},
+/* What the create callback needs: the device's name and its config. */
+struct net_create_arg {
+	const char *name;
+	const struct vdev_net_config *cfg;
 };
-const int ng_nmodes = (int)(sizeof(ng_modes) / sizeof(ng_modes[0]));
 
-int ng_open(struct net_guest *g, const char *name, const struct ng_mode *m, bool msix,
+static int net_create(struct fx *f, struct vmctx *ctx, void *arg)
+{
+	const struct net_create_arg *a = arg;
+	struct vdev_dev *dev;
+	int rc = vdev_net_create(ctx, a->name, a->cfg, &dev);
+
+	if (rc == 0)
+		fx_adopt_dev(f, dev);
+	return rc;
+}
+
+static const struct fx_device_ops net_ops = {.create = net_create, .destroy = fx_destroy_dev};
+
+int ng_open(struct net_guest *g, const char *name, const struct fx_mode *m, bool msix,
 	    const struct vdev_net_config *cfg)
 {
-	struct vdev_sim_config scfg = {.ram_size = 32 << 20};
-	struct vdev_drv_config dcfg = {.access = m->access, .use_msix = msix};
+	struct fx_opts o = {.mode = *m, .msix = msix};
 	struct vdev_net_config c = *cfg;
+	struct net_create_arg a = {name, &c};
 	int rc;
 
 	memset(g, 0, sizeof(*g));
-	g->access = m->access;
-	g->msix = msix;
-	g->ctrl_q = 0xFFFF;
 	c.pci.mode = m->mode;
 	c.pci.msix = msix;
-	rc = vdev_sim_create(&scfg, &g->sim);
+	rc = fx_open(&g->fx, &o, &net_ops, &a);
 	if (rc < 0)
 		return rc;
-	rc = vdev_net_create(vdev_sim_vmctx(g->sim), name, &c, &g->dev);
-	if (rc < 0)
-		goto fail;
-	rc = vdev_drv_open(g->sim, vdev_dev_pci(g->dev), &dcfg, &g->drv);
-	if (rc < 0)
-		goto fail;
+	g->ctrl_q = 0xFFFF;
 	return 0;
-fail:
-	ng_close(g);
-	return rc;
 }
 
 void ng_close(struct net_guest *g)
 {
-	if (g->drv)
-		vdev_drv_close(g->drv);
-	if (g->dev)
-		vdev_dev_destroy(g->dev);
-	if (g->sim)
-		vdev_sim_destroy(g->sim);
+	fx_close(&g->fx);
 	memset(g, 0, sizeof(*g));
 }
 
 static uint16_t vec(struct net_guest *g, uint16_t q)
 {
-	return g->msix ? (uint16_t)(q + 1) : VIRTIO_MSI_NO_VECTOR;
+	return g->fx.msix ? (uint16_t)(q + 1) : VIRTIO_MSI_NO_VECTOR;
 }
 
 int ng_ready(struct net_guest *g, uint64_t wanted, uint16_t pairs)
 {
-	int rc = vdev_drv_negotiate(g->drv, wanted, &g->features);
+	int rc = vdev_drv_negotiate(g->fx.drv, wanted, &g->fx.features);
 
 	if (rc < 0)
 		return rc;
 	pairs = pairs ? pairs : 1;
 	g->pairs = pairs;
-	g->hdr_size = (g->features & (VIRTIO_NET_F_MRG_RXBUF | VIRTIO_F_VERSION_1))
+	g->hdr_size = (g->fx.features & (VIRTIO_NET_F_MRG_RXBUF | VIRTIO_F_VERSION_1))
 			      ? VIRTIO_NET_HDR_MRG_LEN
 			      : VIRTIO_NET_HDR_LEN;
 	for (uint16_t q = 0; q < 2 * pairs; q++) {
-		rc = vdev_drv_queue_setup(g->drv, q, 0, vec(g, q));
+		rc = vdev_drv_queue_setup(g->fx.drv, q, 0, vec(g, q));
 		if (rc < 0)
 			return rc;
 	}
-	if (g->features & VIRTIO_NET_F_CTRL_VQ) {
-		uint16_t maxp = (g->features & VIRTIO_NET_F_MQ)
-					? vdev_drv_read_config16(g->drv, VIRTIO_NET_CFG_MAX_PAIRS)
+	if (g->fx.features & VIRTIO_NET_F_CTRL_VQ) {
+		uint16_t maxp = (g->fx.features & VIRTIO_NET_F_MQ)
+					? vdev_drv_read_config16(g->fx.drv, VIRTIO_NET_CFG_MAX_PAIRS)
 					: 1;
 
 		g->ctrl_q = (uint16_t)(2 * maxp);
-		rc = vdev_drv_queue_setup(g->drv, g->ctrl_q, 0, vec(g, g->ctrl_q));
+		rc = vdev_drv_queue_setup(g->fx.drv, g->ctrl_q, 0, vec(g, g->ctrl_q));
 		if (rc < 0)
 			return rc;
-		g->ctrl_buf = vdev_sim_alloc(g->sim, 8192, 64);
+		g->ctrl_buf = fx_alloc(g->fx.sim, 8192, 64, NULL);
 	}
-	g->qsize = vdev_drv_queue_size(g->drv, 0);
+	g->qsize = vdev_drv_queue_size(g->fx.drv, 0);
 	for (uint16_t p = 0; p < pairs; p++) {
-		g->tx_slots[p] = vdev_sim_alloc(g->sim, (uint64_t)g->qsize * NG_TX_SLOT, 64);
+		g->tx_slots[p] = fx_alloc(g->fx.sim, (uint32_t)g->qsize * NG_TX_SLOT, 64, NULL);
 		if (g->tx_slots[p] == 0)
 			return -ENOMEM;
 	}
-	return vdev_drv_driver_ok(g->drv);
+	return vdev_drv_driver_ok(g->fx.drv);
 }
 
 int ng_repost(struct net_guest *g, uint16_t p, uint64_t gpa, uint32_t size, bool kick)
 {
 	struct vdev_drv_seg seg = {gpa, size, true};
-	int rc = vdev_drv_enqueue(g->drv, (uint16_t)(2 * p), &seg, 1, false,
+	int rc = vdev_drv_enqueue(g->fx.drv, (uint16_t)(2 * p), &seg, 1, false,
 				  (void *)(uintptr_t)gpa);
 
 	if (rc == 0 && kick)
-		vdev_drv_notify(g->drv, (uint16_t)(2 * p));
+		vdev_drv_notify(g->fx.drv, (uint16_t)(2 * p));
 	return rc;
 }
 
@@ -112,12 +107,12 @@ int ng_post_rx(struct net_guest *g, uint16_t p, int count, uint32_t size)
 	int done = 0;
 
 	for (; done < count; done++) {
-		uint64_t gpa = vdev_sim_alloc(g->sim, size, 64);
+		uint64_t gpa = fx_alloc(g->fx.sim, size, 64, NULL);
 
 		if (gpa == 0 || ng_repost(g, p, gpa, size, false) < 0)
 			break;
 	}
-	vdev_drv_notify(g->drv, (uint16_t)(2 * p));
+	vdev_drv_notify(g->fx.drv, (uint16_t)(2 * p));
 	return done;
 }
 
@@ -145,28 +140,28 @@ int ng_send(struct net_guest *g, uint16_t p, const struct vdev_net_hdr *hdr,
 	if (g->hdr_size + len <= NG_TX_SLOT) {
 		gpa = g->tx_slots[p] + (uint64_t)(g->tx_next[p]++ % g->qsize) * NG_TX_SLOT;
 	} else {
-		gpa = vdev_sim_alloc(g->sim, g->hdr_size + len, 64);
+		gpa = fx_alloc(g->fx.sim, (uint32_t)(g->hdr_size + len), 64, NULL);
 		if (gpa == 0)
 			return -ENOMEM;
 	}
-	ptr = vdev_sim_ptr(g->sim, gpa, g->hdr_size + len);
+	ptr = vdev_sim_ptr(g->fx.sim, gpa, g->hdr_size + len);
 	hdr_to_wire(hdr, ptr);
 	memcpy(ptr + g->hdr_size, frame, len);
 	/* Header and frame in separate descriptors, as legacy Linux drivers do. */
 	segs[0] = (struct vdev_drv_seg){gpa, (uint32_t)g->hdr_size, false};
 	segs[1] = (struct vdev_drv_seg){gpa + g->hdr_size, (uint32_t)len, false};
-	rc = vdev_drv_enqueue(g->drv, (uint16_t)(2 * p + 1), segs, len ? 2 : 1, false, NULL);
+	rc = vdev_drv_enqueue(g->fx.drv, (uint16_t)(2 * p + 1), segs, len ? 2 : 1, false, NULL);
 	if (rc == 0 && kick)
-		vdev_drv_notify(g->drv, (uint16_t)(2 * p + 1));
+		vdev_drv_notify(g->fx.drv, (uint16_t)(2 * p + 1));
 	return rc;
 }
 
 int ng_send_raw(struct net_guest *g, uint16_t p, const struct vdev_drv_seg *segs, int n)
 {
-	int rc = vdev_drv_enqueue(g->drv, (uint16_t)(2 * p + 1), segs, n, false, NULL);
+	int rc = vdev_drv_enqueue(g->fx.drv, (uint16_t)(2 * p + 1), segs, n, false, NULL);
 
 	if (rc == 0)
-		vdev_drv_kick(g->drv, (uint16_t)(2 * p + 1));
+		vdev_drv_kick(g->fx.drv, (uint16_t)(2 * p + 1));
 	return rc;
 }
 
@@ -176,7 +171,7 @@ int ng_tx_done(struct net_guest *g, uint16_t p)
 	uint32_t len;
 	int n = 0;
 
-	while (vdev_drv_dequeue(g->drv, (uint16_t)(2 * p + 1), &tok, &len) == 1)
+	while (vdev_drv_dequeue(g->fx.drv, (uint16_t)(2 * p + 1), &tok, &len) == 1)
 		n++;
 	return n;
 }
@@ -196,10 +191,10 @@ int ng_recv(struct net_guest *g, uint16_t p, struct vdev_net_hdr *hdr, void *buf
 		const uint8_t *ptr;
 		size_t off = 0;
 
-		if (vdev_drv_dequeue(g->drv, q, &tok, &used) != 1)
+		if (vdev_drv_dequeue(g->fx.drv, q, &tok, &used) != 1)
 			return n == 0 ? 0 : -1;
 		gpa = (uint64_t)(uintptr_t)tok;
-		ptr = vdev_sim_ptr(g->sim, gpa, used ? used : 1);
+		ptr = vdev_sim_ptr(g->fx.sim, gpa, used ? used : 1);
 		if (ptr == NULL)
 			return -1;
 		if (n == 0) {
@@ -211,7 +206,7 @@ int ng_recv(struct net_guest *g, uint16_t p, struct vdev_net_hdr *hdr, void *buf
 			hdr->gso_size = vdev_ld16(ptr + 4);
 			hdr->csum_start = vdev_ld16(ptr + 6);
 			hdr->csum_offset = vdev_ld16(ptr + 8);
-			if (g->features & VIRTIO_NET_F_MRG_RXBUF)
+			if (g->fx.features & VIRTIO_NET_F_MRG_RXBUF)
 				want = vdev_ld16(ptr + 10);
 			if (want == 0)
 				return -1;
@@ -226,7 +221,7 @@ int ng_recv(struct net_guest *g, uint16_t p, struct vdev_net_hdr *hdr, void *buf
 			ng_repost(g, p, gpa, repost_size, false);
 	}
 	if (repost)
-		vdev_drv_notify(g->drv, q);
+		vdev_drv_notify(g->fx.drv, q);
 	*len = got;
 	if (nbufs)
 		*nbufs = n;
@@ -235,7 +230,7 @@ int ng_recv(struct net_guest *g, uint16_t p, struct vdev_net_hdr *hdr, void *buf
 
 uint8_t ng_ctrl(struct net_guest *g, uint8_t cls, uint8_t cmd, const void *data, size_t len)
 {
-	uint8_t *p = vdev_sim_ptr(g->sim, g->ctrl_buf, 8192);
+	uint8_t *p = vdev_sim_ptr(g->fx.sim, g->ctrl_buf, 8192);
 	struct vdev_drv_seg segs[3];
 	void *tok;
 	uint32_t used;
@@ -251,10 +246,10 @@ uint8_t ng_ctrl(struct net_guest *g, uint8_t cls, uint8_t cmd, const void *data,
 	if (len)
 		segs[n++] = (struct vdev_drv_seg){g->ctrl_buf + 2, (uint32_t)len, false};
 	segs[n++] = (struct vdev_drv_seg){g->ctrl_buf + 8191, 1, true};
-	if (vdev_drv_enqueue(g->drv, g->ctrl_q, segs, n, false, NULL) < 0)
+	if (vdev_drv_enqueue(g->fx.drv, g->ctrl_q, segs, n, false, NULL) < 0)
 		return 0xEE;
-	vdev_drv_kick(g->drv, g->ctrl_q);
-	if (vdev_drv_dequeue(g->drv, g->ctrl_q, &tok, &used) != 1 || used != 1)
+	vdev_drv_kick(g->fx.drv, g->ctrl_q);
+	if (vdev_drv_dequeue(g->fx.drv, g->ctrl_q, &tok, &used) != 1 || used != 1)
 		return 0xEE;
 	return p[8191];
 }
@@ -288,5 +283,5 @@ size_t ng_frame(uint8_t *buf, const uint8_t dst[6], const uint8_t src[6], size_t
 void ng_mac(struct net_guest *g, uint8_t mac[6])
 {
 	for (int i = 0; i < 6; i++)
-		mac[i] = vdev_drv_read_config8(g->drv, VIRTIO_NET_CFG_MAC + (uint32_t)i);
+		mac[i] = vdev_drv_read_config8(g->fx.drv, VIRTIO_NET_CFG_MAC + (uint32_t)i);
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * A virtio-net guest for the tests: one simulated machine, one virtio-net device on
- * it and the driver peer bound to it, with helpers that do what a guest network
+ * A virtio-net guest on the test fixture, with helpers that do what a guest network
  * driver does (post RX buffers, send frames with a header, read frames back across
  * merged buffers, send control commands).
  */
@@ -13,6 +12,7 @@
 #include <stdint.h>
 
 #include "dev_loop.h"
+#include "fixture.h"
 #include "vdev/net.h"
 #include "vdev/vdev.h"
 
@@ -20,12 +20,7 @@
 #define NG_MAX_PAIRS VDEV_NET_MAX_QUEUE_PAIRS
 
 struct net_guest {
-	struct vdev_sim *sim;
-	struct vdev_dev *dev;
-	struct vdev_drv *drv;
-	enum vdev_drv_access access;
-	bool msix;
-	uint64_t features;
+	struct fx fx;        /* sim, device, driver; fx.features as negotiated */
 	size_t hdr_size;
 	uint16_t pairs;      /* pairs set up */
 	uint16_t ctrl_q;     /* control queue index, or 0xFFFF */
@@ -36,20 +31,11 @@ struct net_guest {
 	uint64_t ctrl_buf;
 };
 
-/* One (device mode, driver access) pair to run a test in. */
-struct ng_mode {
-	enum vdev_pci_mode mode;
-	enum vdev_drv_access access;
-	const char *name;
-};
-extern const struct ng_mode ng_modes[];
-extern const int ng_nmodes;
-
 /*
  * Create the sim and the device (cfg->pci.mode is replaced by mode, cfg->pci.msix by
  * msix; cfg->backend must be set) and open the driver. Returns 0 or a negative errno.
  */
-int ng_open(struct net_guest *g, const char *name, const struct ng_mode *m, bool msix,
+int ng_open(struct net_guest *g, const char *name, const struct fx_mode *m, bool msix,
 	    const struct vdev_net_config *cfg);
 void ng_close(struct net_guest *g);
 

@@ -14,7 +14,7 @@ struct net_pair {
 };
 
 /* Open both sides (not yet negotiated). `cfg` supplies everything but the backend. */
-static inline void pair_open(struct net_pair *pr, const struct ng_mode *m, bool msix,
+static inline void pair_open(struct net_pair *pr, const struct fx_mode *m, bool msix,
 			     bool offloads, const struct vdev_net_config *cfg)
 {
 	struct vdev_net_config c = {0};
@@ -34,8 +34,8 @@ static inline void pair_open(struct net_pair *pr, const struct ng_mode *m, bool 
 	c.backend = &bb;
 	rc = ng_open(&pr->b, "netb", m, msix, &c);
 	cr_assert_eq(rc, 0, "%s: open b: %d", m->name, rc);
-	pr->devs[0] = pr->a.dev;
-	pr->devs[1] = pr->b.dev;
+	pr->devs[0] = pr->a.fx.dev;
+	pr->devs[1] = pr->b.fx.dev;
 }
 
 static inline void pair_close(struct net_pair *pr)

@@ -14,7 +14,7 @@
 #include "net_guest.h"
 
 /* A guest whose backend's far end is `*peer` (non-blocking) in the test's hands. */
-static inline void raw_open(struct net_guest *g, const struct ng_mode *m, int *peer,
+static inline void raw_open(struct net_guest *g, const struct fx_mode *m, int *peer,
 			    const struct vdev_net_config *cfg, bool offloads)
 {
 	struct vdev_net_config c = {0};

@@ -30,13 +30,13 @@ static void check_transfer(struct net_pair *pr, struct net_guest *src, struct ne
 	struct vdev_net_hdr h;
 	size_t got = 0;
 	int nb = 0, rc;
-	uint64_t before = net_stats(dst->dev).rx_frames;
+	uint64_t before = net_stats(dst->fx.dev).rx_frames;
 
 	ng_mac(dst, dmac);
 	ng_mac(src, smac);
 	ng_frame(out, dmac, smac, len, seed);
 	cr_assert_eq(ng_send(src, 0, NULL, out, len, true), 0, "%s: send", what);
-	pump_rx(pr, dst->dev, before + 1);
+	pump_rx(pr, dst->fx.dev, before + 1);
 	rc = ng_recv(dst, 0, &h, in, sizeof(in), &got, &nb, true, 2048);
 	cr_assert_eq(rc, 1, "%s: recv %zu bytes: rc %d", what, len, rc);
 	cr_assert_eq(got, len, "%s: got %zu of %zu bytes", what, got, len);
@@ -48,33 +48,33 @@ static void check_transfer(struct net_pair *pr, struct net_guest *src, struct ne
 
 static void both_ways(bool mrg, bool msix)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_pair pr;
 		struct vdev_net_config cfg = {.no_mrg_rxbuf = !mrg};
 		uint32_t bufsz = mrg ? 256 : 2048;
 		char what[96];
 
-		pair_open(&pr, &ng_modes[i], msix, false, &cfg);
+		pair_open(&pr, &fx_modes[i], msix, false, &cfg);
 		cr_assert_eq(ng_ready(&pr.a, WANT_BASE | VIRTIO_NET_F_MRG_RXBUF, 1), 0);
 		cr_assert_eq(ng_ready(&pr.b, WANT_BASE | VIRTIO_NET_F_MRG_RXBUF, 1), 0);
-		cr_assert_eq(!!(pr.a.features & VIRTIO_NET_F_MRG_RXBUF), mrg);
+		cr_assert_eq(!!(pr.a.fx.features & VIRTIO_NET_F_MRG_RXBUF), mrg);
 		cr_assert_eq(pr.a.hdr_size,
-			     (mrg || ng_modes[i].access != VDEV_DRV_LEGACY) ? 12u : 10u);
+			     (mrg || fx_modes[i].access != VDEV_DRV_LEGACY) ? 12u : 10u);
 		cr_assert_eq(ng_post_rx(&pr.a, 0, 64, bufsz), 64);
 		cr_assert_eq(ng_post_rx(&pr.b, 0, 64, bufsz), 64);
 		for (int k = 0; k < 6; k++) {
 			static const size_t sizes[] = {60, 64, 242, 1000, 1514, 1400};
 
-			snprintf(what, sizeof(what), "%s mrg=%d msix=%d a->b", ng_modes[i].name,
+			snprintf(what, sizeof(what), "%s mrg=%d msix=%d a->b", fx_modes[i].name,
 				 mrg, msix);
 			check_transfer(&pr, &pr.a, &pr.b, sizes[k], (uint32_t)k, what);
-			snprintf(what, sizeof(what), "%s mrg=%d msix=%d b->a", ng_modes[i].name,
+			snprintf(what, sizeof(what), "%s mrg=%d msix=%d b->a", fx_modes[i].name,
 				 mrg, msix);
 			check_transfer(&pr, &pr.b, &pr.a, sizes[5 - k], (uint32_t)k + 100, what);
 		}
-		cr_assert_eq(net_stats(pr.a.dev).tx_frames, 6);
-		cr_assert_eq(net_stats(pr.b.dev).rx_frames, 6);
-		cr_assert_eq(dev_stats(pr.a.dev).dropped, 0);
+		cr_assert_eq(net_stats(pr.a.fx.dev).tx_frames, 6);
+		cr_assert_eq(net_stats(pr.b.fx.dev).rx_frames, 6);
+		cr_assert_eq(dev_stats(pr.a.fx.dev).dropped, 0);
 		pair_close(&pr);
 	}
 }
@@ -103,7 +103,7 @@ Test(net, mrg_frame_spans_buffers_with_num_buffers)
 	size_t got;
 	int nb;
 
-	pair_open(&pr, &ng_modes[1], false, false, NULL);
+	pair_open(&pr, &fx_modes[1], false, false, NULL);
 	cr_assert_eq(ng_ready(&pr.a, WANT_BASE | VIRTIO_NET_F_MRG_RXBUF, 1), 0);
 	cr_assert_eq(ng_ready(&pr.b, WANT_BASE | VIRTIO_NET_F_MRG_RXBUF, 1), 0);
 	/* 12 + 1514 bytes in 256-byte buffers: six buffers, num_buffers = 6. */
@@ -111,7 +111,7 @@ Test(net, mrg_frame_spans_buffers_with_num_buffers)
 	ng_mac(&pr.b, dmac);
 	ng_frame(out, dmac, OTHER_MAC, sizeof(out), 7);
 	cr_assert_eq(ng_send(&pr.a, 0, NULL, out, sizeof(out), true), 0);
-	pump_rx(&pr, pr.b.dev, 1);
+	pump_rx(&pr, pr.b.fx.dev, 1);
 	cr_assert_eq(ng_recv(&pr.b, 0, &h, in, sizeof(in), &got, &nb, false, 0), 1);
 	cr_assert_eq(nb, 6);
 	cr_assert_eq(got, sizeof(out));
@@ -126,7 +126,7 @@ Test(net, mrg_frame_spans_buffers_with_num_buffers)
 
 Test(net, offload_header_fields_carried_through)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_pair pr;
 		static uint8_t out[3000], in[4096];
 		struct vdev_net_hdr h = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
@@ -139,21 +139,21 @@ Test(net, offload_header_fields_carried_through)
 		uint8_t dmac[6];
 		size_t got;
 
-		pair_open(&pr, &ng_modes[i], false, true, NULL);
+		pair_open(&pr, &fx_modes[i], false, true, NULL);
 		cr_assert_eq(ng_ready(&pr.a, OFFL_WANT, 1), 0);
 		cr_assert_eq(ng_ready(&pr.b, OFFL_WANT, 1), 0);
-		cr_assert((pr.a.features & OFFL_WANT) == (OFFL_WANT & ~VIRTIO_NET_F_MTU),
+		cr_assert((pr.a.fx.features & OFFL_WANT) == (OFFL_WANT & ~VIRTIO_NET_F_MTU),
 			  "%s: offloads offered: %llx",
-			  ng_modes[i].name, (unsigned long long)pr.a.features);
+			  fx_modes[i].name, (unsigned long long)pr.a.fx.features);
 		cr_assert_eq(ng_post_rx(&pr.b, 0, 8, 4096), 8);
 		ng_mac(&pr.b, dmac);
 		ng_frame(out, dmac, OTHER_MAC, sizeof(out), 3);
 		cr_assert_eq(ng_send(&pr.a, 0, &h, out, sizeof(out), true), 0);
-		pump_rx(&pr, pr.b.dev, 1);
+		pump_rx(&pr, pr.b.fx.dev, 1);
 		cr_assert_eq(ng_recv(&pr.b, 0, &r, in, sizeof(in), &got, NULL, false, 0), 1);
 		cr_assert_eq(got, sizeof(out));
 		cr_assert(memcmp(in, out, sizeof(out)) == 0);
-		cr_assert_eq(r.flags, h.flags, "%s", ng_modes[i].name);
+		cr_assert_eq(r.flags, h.flags, "%s", fx_modes[i].name);
 		cr_assert_eq(r.gso_type, h.gso_type);
 		cr_assert_eq(r.hdr_len, h.hdr_len);
 		cr_assert_eq(r.gso_size, h.gso_size);
@@ -189,7 +189,7 @@ Test(net, partial_checksum_completed_for_guest_without_guest_csum)
 	uint8_t dmac[6];
 	size_t got;
 
-	pair_open(&pr, &ng_modes[1], false, true, NULL);
+	pair_open(&pr, &fx_modes[1], false, true, NULL);
 	cr_assert_eq(ng_ready(&pr.a, WANT_BASE | VIRTIO_NET_F_CSUM | VIRTIO_NET_F_HOST_TSO4, 1), 0);
 	cr_assert_eq(ng_ready(&pr.b, WANT_BASE, 1), 0); /* no GUEST_CSUM */
 	cr_assert_eq(ng_post_rx(&pr.b, 0, 4, 2048), 4);
@@ -198,7 +198,7 @@ Test(net, partial_checksum_completed_for_guest_without_guest_csum)
 	out[40] = 0x12; /* the pseudo-header seed a stack leaves in the field */
 	out[41] = 0x34;
 	cr_assert_eq(ng_send(&pr.a, 0, &h, out, sizeof(out), true), 0);
-	pump_rx(&pr, pr.b.dev, 1);
+	pump_rx(&pr, pr.b.fx.dev, 1);
 	cr_assert_eq(ng_recv(&pr.b, 0, &r, in, sizeof(in), &got, NULL, false, 0), 1);
 	cr_assert_eq(got, sizeof(out));
 	cr_assert_eq(r.flags, 0, "NEEDS_CSUM cleared for a guest without GUEST_CSUM");
@@ -212,59 +212,59 @@ Test(net, partial_checksum_completed_for_guest_without_guest_csum)
 	h.gso_size = 100;
 	h.hdr_len = 54;
 	cr_assert_eq(ng_send(&pr.a, 0, &h, out, sizeof(out), true), 0);
-	pump_rx(&pr, pr.b.dev, 2);
-	cr_assert_eq(net_stats(pr.b.dev).rx_dropped, 1);
-	cr_assert_eq(net_stats(pr.b.dev).rx_frames, 1);
-	cr_assert_eq(net_stats(pr.a.dev).tx_frames, 2, "the sender accepted it");
+	pump_rx(&pr, pr.b.fx.dev, 2);
+	cr_assert_eq(net_stats(pr.b.fx.dev).rx_dropped, 1);
+	cr_assert_eq(net_stats(pr.b.fx.dev).rx_frames, 1);
+	cr_assert_eq(net_stats(pr.a.fx.dev).tx_frames, 2, "the sender accepted it");
 	pair_close(&pr);
 }
 
 Test(net, link_up_down_raises_config_interrupt)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		for (int msix = 0; msix < 2; msix++) {
 			struct net_pair pr;
 			struct vdev_sim_irqs irq0, irq1;
 			uint8_t gen0 = 0;
-			bool modern = ng_modes[i].access != VDEV_DRV_LEGACY;
+			bool modern = fx_modes[i].access != VDEV_DRV_LEGACY;
 
-			pair_open(&pr, &ng_modes[i], msix, false, NULL);
+			pair_open(&pr, &fx_modes[i], msix, false, NULL);
 			cr_assert_eq(ng_ready(&pr.a, WANT_BASE, 1), 0);
-			cr_assert_eq(vdev_drv_read_config16(pr.a.drv, VIRTIO_NET_CFG_STATUS),
+			cr_assert_eq(vdev_drv_read_config16(pr.a.fx.drv, VIRTIO_NET_CFG_STATUS),
 				     VIRTIO_NET_S_LINK_UP);
 			if (modern)
-				gen0 = (uint8_t)vdev_drv_region_read(pr.a.drv, VDEV_DRV_REGION_COMMON,
+				gen0 = (uint8_t)vdev_drv_region_read(pr.a.fx.drv, VDEV_DRV_REGION_COMMON,
 							     VIRTIO_COMMON_CFGGENERATION, 1);
-			vdev_drv_read_isr(pr.a.drv);
-			vdev_sim_get_irqs(pr.a.sim, &irq0);
-			cr_assert_eq(vdev_net_set_link(pr.a.dev, false), 0);
-			cr_assert_eq(vdev_drv_read_config16(pr.a.drv, VIRTIO_NET_CFG_STATUS), 0);
-			vdev_sim_get_irqs(pr.a.sim, &irq1);
+			vdev_drv_read_isr(pr.a.fx.drv);
+			vdev_sim_get_irqs(pr.a.fx.sim, &irq0);
+			cr_assert_eq(vdev_net_set_link(pr.a.fx.dev, false), 0);
+			cr_assert_eq(vdev_drv_read_config16(pr.a.fx.drv, VIRTIO_NET_CFG_STATUS), 0);
+			vdev_sim_get_irqs(pr.a.fx.sim, &irq1);
 			if (msix) {
-				cr_assert_eq(vdev_sim_msi_count(pr.a.sim, 0), 1,
-					     "%s: config vector", ng_modes[i].name);
+				cr_assert_eq(vdev_sim_msi_count(pr.a.fx.sim, 0), 1,
+					     "%s: config vector", fx_modes[i].name);
 			} else {
 				cr_assert_eq(irq1.intx_raises, irq0.intx_raises + 1);
-				cr_assert_eq(vdev_drv_read_isr(pr.a.drv) & VIRTIO_CR_ISR_CONF_CHANGED,
+				cr_assert_eq(vdev_drv_read_isr(pr.a.fx.drv) & VIRTIO_CR_ISR_CONF_CHANGED,
 					     VIRTIO_CR_ISR_CONF_CHANGED);
 			}
 			if (modern)
-				cr_assert_neq(vdev_drv_region_read(pr.a.drv, VDEV_DRV_REGION_COMMON,
+				cr_assert_neq(vdev_drv_region_read(pr.a.fx.drv, VDEV_DRV_REGION_COMMON,
 								   VIRTIO_COMMON_CFGGENERATION, 1),
 					      gen0);
 			/* Same state again: no change, no interrupt. */
-			cr_assert_eq(vdev_net_set_link(pr.a.dev, false), 0);
+			cr_assert_eq(vdev_net_set_link(pr.a.fx.dev, false), 0);
 			if (msix)
-				cr_assert_eq(vdev_sim_msi_count(pr.a.sim, 0), 1);
+				cr_assert_eq(vdev_sim_msi_count(pr.a.fx.sim, 0), 1);
 			else
-				cr_assert_eq(vdev_drv_read_isr(pr.a.drv), 0);
-			cr_assert_eq(vdev_net_set_link(pr.a.dev, true), 0);
-			cr_assert_eq(vdev_drv_read_config16(pr.a.drv, VIRTIO_NET_CFG_STATUS),
+				cr_assert_eq(vdev_drv_read_isr(pr.a.fx.drv), 0);
+			cr_assert_eq(vdev_net_set_link(pr.a.fx.dev, true), 0);
+			cr_assert_eq(vdev_drv_read_config16(pr.a.fx.drv, VIRTIO_NET_CFG_STATUS),
 				     VIRTIO_NET_S_LINK_UP);
 			if (msix)
-				cr_assert_eq(vdev_sim_msi_count(pr.a.sim, 0), 2);
+				cr_assert_eq(vdev_sim_msi_count(pr.a.fx.sim, 0), 2);
 			else
-				cr_assert_eq(vdev_drv_read_isr(pr.a.drv) & VIRTIO_CR_ISR_CONF_CHANGED,
+				cr_assert_eq(vdev_drv_read_isr(pr.a.fx.drv) & VIRTIO_CR_ISR_CONF_CHANGED,
 					     VIRTIO_CR_ISR_CONF_CHANGED);
 			pair_close(&pr);
 		}
@@ -278,53 +278,53 @@ Test(net, link_down_drops_frames_counted)
 	static uint8_t out[100];
 	uint8_t dmac[6];
 
-	pair_open(&pr, &ng_modes[1], false, false, NULL);
+	pair_open(&pr, &fx_modes[1], false, false, NULL);
 	cr_assert_eq(ng_ready(&pr.a, WANT_BASE, 1), 0);
 	cr_assert_eq(ng_ready(&pr.b, WANT_BASE, 1), 0);
 	cr_assert_eq(ng_post_rx(&pr.b, 0, 4, 2048), 4);
 	ng_mac(&pr.b, dmac);
 	ng_frame(out, dmac, OTHER_MAC, sizeof(out), 1);
-	vdev_net_set_link(pr.a.dev, false);
+	vdev_net_set_link(pr.a.fx.dev, false);
 	cr_assert_eq(ng_send(&pr.a, 0, NULL, out, sizeof(out), true), 0);
 	cr_assert_eq(ng_tx_done(&pr.a, 0), 1, "the chain still completes");
-	cr_assert_eq(dev_stats(pr.a.dev).dropped, 1);
-	cr_assert_eq(net_stats(pr.a.dev).tx_frames, 0);
-	vdev_net_set_link(pr.a.dev, true);
-	vdev_net_set_link(pr.b.dev, false);
+	cr_assert_eq(dev_stats(pr.a.fx.dev).dropped, 1);
+	cr_assert_eq(net_stats(pr.a.fx.dev).tx_frames, 0);
+	vdev_net_set_link(pr.a.fx.dev, true);
+	vdev_net_set_link(pr.b.fx.dev, false);
 	cr_assert_eq(ng_send(&pr.a, 0, NULL, out, sizeof(out), true), 0);
-	pump_rx(&pr, pr.b.dev, 1);
-	cr_assert_eq(net_stats(pr.b.dev).rx_dropped, 1);
-	cr_assert_eq(net_stats(pr.b.dev).rx_frames, 0);
+	pump_rx(&pr, pr.b.fx.dev, 1);
+	cr_assert_eq(net_stats(pr.b.fx.dev).rx_dropped, 1);
+	cr_assert_eq(net_stats(pr.b.fx.dev).rx_frames, 0);
 	pair_close(&pr);
 }
 
 Test(net, mac_mtu_and_pairs_in_config)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_pair pr;
 		struct vdev_net_config cfg = {.mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56},
 					      .mtu = 9000,
 					      .queue_pairs = 3};
 		uint8_t mac[6];
 
-		pair_open(&pr, &ng_modes[i], false, false, &cfg);
+		pair_open(&pr, &fx_modes[i], false, false, &cfg);
 		cr_assert_eq(ng_ready(&pr.a, WANT_BASE | VIRTIO_NET_F_MQ, 1), 0);
-		cr_assert(pr.a.features & VIRTIO_NET_F_MTU);
-		cr_assert(pr.a.features & VIRTIO_NET_F_MQ);
+		cr_assert(pr.a.fx.features & VIRTIO_NET_F_MTU);
+		cr_assert(pr.a.fx.features & VIRTIO_NET_F_MQ);
 		ng_mac(&pr.a, mac);
-		cr_assert(memcmp(mac, cfg.mac, 6) == 0, "%s", ng_modes[i].name);
-		cr_assert_eq(vdev_drv_read_config16(pr.a.drv, VIRTIO_NET_CFG_MTU), 9000);
-		cr_assert_eq(vdev_drv_read_config16(pr.a.drv, VIRTIO_NET_CFG_MAX_PAIRS), 3);
+		cr_assert(memcmp(mac, cfg.mac, 6) == 0, "%s", fx_modes[i].name);
+		cr_assert_eq(vdev_drv_read_config16(pr.a.fx.drv, VIRTIO_NET_CFG_MTU), 9000);
+		cr_assert_eq(vdev_drv_read_config16(pr.a.fx.drv, VIRTIO_NET_CFG_MAX_PAIRS), 3);
 		/* The MAC is driver-writable for legacy drivers only. */
-		vdev_drv_write_config8(pr.a.drv, VIRTIO_NET_CFG_MAC + 5, 0x99);
-		cr_assert_eq(vdev_drv_read_config8(pr.a.drv, VIRTIO_NET_CFG_MAC + 5),
-			     ng_modes[i].access == VDEV_DRV_LEGACY ? 0x99 : 0x56);
+		vdev_drv_write_config8(pr.a.fx.drv, VIRTIO_NET_CFG_MAC + 5, 0x99);
+		cr_assert_eq(vdev_drv_read_config8(pr.a.fx.drv, VIRTIO_NET_CFG_MAC + 5),
+			     fx_modes[i].access == VDEV_DRV_LEGACY ? 0x99 : 0x56);
 		/* Reset restores the configured MAC. */
-		vdev_drv_reset(pr.a.drv);
-		cr_assert_eq(vdev_drv_read_config8(pr.a.drv, VIRTIO_NET_CFG_MAC + 5), 0x56);
+		vdev_drv_reset(pr.a.fx.drv);
+		cr_assert_eq(vdev_drv_read_config8(pr.a.fx.drv, VIRTIO_NET_CFG_MAC + 5), 0x56);
 		/* Read-only fields stay. */
-		vdev_drv_write_config16(pr.a.drv, VIRTIO_NET_CFG_MTU, 100);
-		cr_assert_eq(vdev_drv_read_config16(pr.a.drv, VIRTIO_NET_CFG_MTU), 9000);
+		vdev_drv_write_config16(pr.a.fx.drv, VIRTIO_NET_CFG_MTU, 100);
+		cr_assert_eq(vdev_drv_read_config16(pr.a.fx.drv, VIRTIO_NET_CFG_MTU), 9000);
 		pair_close(&pr);
 	}
 }
@@ -334,15 +334,15 @@ Test(net, default_mac_is_local_unicast_and_stable)
 	struct net_pair pr, pr2;
 	uint8_t a[6], b[6], a2[6];
 
-	pair_open(&pr, &ng_modes[1], false, false, NULL);
-	pair_open(&pr2, &ng_modes[1], false, false, NULL);
+	pair_open(&pr, &fx_modes[1], false, false, NULL);
+	pair_open(&pr2, &fx_modes[1], false, false, NULL);
 	ng_mac(&pr.a, a);
 	ng_mac(&pr.b, b);
 	ng_mac(&pr2.a, a2);
 	cr_assert_eq(a[0], 0x02);
 	cr_assert(memcmp(a, b, 6) != 0, "different names, different MACs");
 	cr_assert(memcmp(a, a2, 6) == 0, "same name, same MAC");
-	cr_assert(!(pr.a.features & VIRTIO_NET_F_MTU));
+	cr_assert(!(pr.a.fx.features & VIRTIO_NET_F_MTU));
 	pair_close(&pr);
 	pair_close(&pr2);
 }
@@ -353,11 +353,11 @@ static bool deliver_to(struct net_pair *pr, const uint8_t dmac[6], uint32_t seed
 	static uint8_t out[128], in[2048];
 	struct vdev_net_hdr h;
 	size_t got;
-	uint64_t seen = net_stats(pr->b.dev).rx_frames + net_stats(pr->b.dev).rx_filtered;
+	uint64_t seen = net_stats(pr->b.fx.dev).rx_frames + net_stats(pr->b.fx.dev).rx_filtered;
 
 	ng_frame(out, dmac, OTHER_MAC, sizeof(out), seed);
 	cr_assert_eq(ng_send(&pr->a, 0, NULL, out, sizeof(out), true), 0);
-	pump_rx(pr, pr->b.dev, seen + 1);
+	pump_rx(pr, pr->b.fx.dev, seen + 1);
 	ng_tx_done(&pr->a, 0);
 	if (ng_recv(&pr->b, 0, &h, in, sizeof(in), &got, NULL, true, 2048) != 1)
 		return false;
@@ -388,21 +388,21 @@ static void mac_table(struct net_guest *g, const uint8_t (*uni)[6], uint32_t nu,
 
 Test(net, ctrl_rx_mode_and_mac_table_filter)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_pair pr;
 		uint8_t own[6], on = 1, off = 0;
 
-		pair_open(&pr, &ng_modes[i], false, false, NULL);
+		pair_open(&pr, &fx_modes[i], false, false, NULL);
 		cr_assert_eq(ng_ready(&pr.a, WANT_BASE, 1), 0);
 		cr_assert_eq(ng_ready(&pr.b, WANT_BASE, 1), 0);
 		cr_assert_eq(ng_post_rx(&pr.b, 0, 32, 2048), 32);
 		ng_mac(&pr.b, own);
 		/* Promiscuous by default: anything arrives. */
-		cr_assert(deliver_to(&pr, OTHER_MAC, 1), "%s", ng_modes[i].name);
+		cr_assert(deliver_to(&pr, OTHER_MAC, 1), "%s", fx_modes[i].name);
 		cr_assert_eq(ng_ctrl(&pr.b, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &off, 1),
 			     VIRTIO_NET_OK);
 		cr_assert(!deliver_to(&pr, OTHER_MAC, 2), "another unicast MAC is filtered");
-		cr_assert_eq(net_stats(pr.b.dev).rx_filtered, 1);
+		cr_assert_eq(net_stats(pr.b.fx.dev).rx_filtered, 1);
 		cr_assert(deliver_to(&pr, own, 3), "own MAC passes");
 		cr_assert(deliver_to(&pr, BCAST, 4), "broadcast passes");
 		cr_assert(!deliver_to(&pr, MCAST, 5), "multicast filtered");
@@ -426,7 +426,7 @@ Test(net, ctrl_rx_mode_and_mac_table_filter)
 		cr_assert_eq(ng_ctrl(&pr.b, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &on, 1),
 			     VIRTIO_NET_OK);
 		cr_assert(deliver_to(&pr, MCAST, 11));
-		cr_assert_eq(net_stats(pr.b.dev).ctrl_ok, 7);
+		cr_assert_eq(net_stats(pr.b.fx.dev).ctrl_ok, 7);
 		pair_close(&pr);
 	}
 }
@@ -442,7 +442,7 @@ Test(net, mac_table_overflow_accepts_all)
 		many[k][0] = 0x02;
 		many[k][5] = (uint8_t)k;
 	}
-	pair_open(&pr, &ng_modes[1], false, false, NULL);
+	pair_open(&pr, &fx_modes[1], false, false, NULL);
 	cr_assert_eq(ng_ready(&pr.a, WANT_BASE, 1), 0);
 	cr_assert_eq(ng_ready(&pr.b, WANT_BASE, 1), 0);
 	cr_assert_eq(ng_post_rx(&pr.b, 0, 8, 2048), 8);
@@ -461,7 +461,7 @@ Test(net, mac_table_overflow_accepts_all)
 
 Test(net, ctrl_mq_pairs_and_second_pair_tx)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_pair pr;
 		struct vdev_net_config cfg = {.queue_pairs = 2};
 		static uint8_t out[200], in[2048];
@@ -470,14 +470,14 @@ Test(net, ctrl_mq_pairs_and_second_pair_tx)
 		uint8_t dmac[6];
 		size_t got;
 
-		pair_open(&pr, &ng_modes[i], false, false, &cfg);
+		pair_open(&pr, &fx_modes[i], false, false, &cfg);
 		cr_assert_eq(ng_ready(&pr.a, WANT_BASE | VIRTIO_NET_F_MQ, 2), 0);
 		cr_assert_eq(ng_ready(&pr.b, WANT_BASE | VIRTIO_NET_F_MQ, 2), 0);
 		cr_assert_eq(pr.a.ctrl_q, 4);
 		v = 2;
 		cr_assert_eq(ng_ctrl(&pr.a, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &v,
 				     2),
-			     VIRTIO_NET_OK, "%s", ng_modes[i].name);
+			     VIRTIO_NET_OK, "%s", fx_modes[i].name);
 		cr_assert_eq(ng_ctrl(&pr.b, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &v,
 				     2),
 			     VIRTIO_NET_OK);
@@ -496,7 +496,7 @@ Test(net, ctrl_mq_pairs_and_second_pair_tx)
 		ng_mac(&pr.b, dmac);
 		ng_frame(out, dmac, OTHER_MAC, sizeof(out), 5);
 		cr_assert_eq(ng_send(&pr.a, 1, NULL, out, sizeof(out), true), 0);
-		pump_rx(&pr, pr.b.dev, 1);
+		pump_rx(&pr, pr.b.fx.dev, 1);
 		cr_assert_eq(ng_recv(&pr.b, 0, &h, in, sizeof(in), &got, NULL, false, 0), 1);
 		cr_assert_eq(got, sizeof(out));
 		cr_assert(memcmp(in, out, got) == 0);
@@ -512,7 +512,7 @@ static bool nobuf_seen(void *arg)
 
 Test(net, rx_without_buffers_counts_and_resumes_without_loss)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_pair pr;
 		static uint8_t out[5][300], in[2048];
 		struct vdev_pollfd fds[8];
@@ -521,7 +521,7 @@ Test(net, rx_without_buffers_counts_and_resumes_without_loss)
 		size_t got;
 		int nfd;
 
-		pair_open(&pr, &ng_modes[i], false, false, NULL);
+		pair_open(&pr, &fx_modes[i], false, false, NULL);
 		cr_assert_eq(ng_ready(&pr.a, WANT_BASE | VIRTIO_NET_F_MRG_RXBUF, 1), 0);
 		cr_assert_eq(ng_ready(&pr.b, WANT_BASE | VIRTIO_NET_F_MRG_RXBUF, 1), 0);
 		ng_mac(&pr.b, dmac);
@@ -529,25 +529,25 @@ Test(net, rx_without_buffers_counts_and_resumes_without_loss)
 			ng_frame(out[k], dmac, OTHER_MAC, sizeof(out[k]), (uint32_t)k);
 			cr_assert_eq(ng_send(&pr.a, 0, NULL, out[k], sizeof(out[k]), true), 0);
 		}
-		cr_assert(ng_pump(pr.devs, 2, nobuf_seen, pr.b.dev, 3000));
+		cr_assert(ng_pump(pr.devs, 2, nobuf_seen, pr.b.fx.dev, 3000));
 		ng_settle(pr.devs, 2, 20);
-		cr_assert_eq(dev_stats(pr.b.dev).no_buffer, 1, "counted once while waiting");
-		cr_assert_eq(net_stats(pr.b.dev).rx_frames, 0);
-		cr_assert_eq(dev_stats(pr.b.dev).dropped, 0, "nothing dropped");
+		cr_assert_eq(dev_stats(pr.b.fx.dev).no_buffer, 1, "counted once while waiting");
+		cr_assert_eq(net_stats(pr.b.fx.dev).rx_frames, 0);
+		cr_assert_eq(dev_stats(pr.b.fx.dev).dropped, 0, "nothing dropped");
 		/* The backend is no longer watched for reading: no spinning. */
-		nfd = vdev_dev_pollfds(pr.b.dev, fds, 8);
+		nfd = vdev_dev_pollfds(pr.b.fx.dev, fds, 8);
 		for (int k = 0; k < nfd; k++)
 			cr_assert(!(fds[k].events & VDEV_POLL_IN), "RX fd still watched");
 		/* Buffers arrive: every frame comes through, in order. */
 		cr_assert_eq(ng_post_rx(&pr.b, 0, 16, 1024), 16);
-		pump_rx(&pr, pr.b.dev, 5);
+		pump_rx(&pr, pr.b.fx.dev, 5);
 		for (int k = 0; k < 5; k++) {
 			cr_assert_eq(ng_recv(&pr.b, 0, &h, in, sizeof(in), &got, NULL, false, 0), 1,
-				     "%s frame %d", ng_modes[i].name, k);
+				     "%s frame %d", fx_modes[i].name, k);
 			cr_assert_eq(got, sizeof(out[k]));
 			cr_assert(memcmp(in, out[k], got) == 0, "frame %d in order", k);
 		}
-		nfd = vdev_dev_pollfds(pr.b.dev, fds, 8);
+		nfd = vdev_dev_pollfds(pr.b.fx.dev, fds, 8);
 		cr_assert(nfd >= 1 && (fds[nfd - 1].events & VDEV_POLL_IN), "RX fd watched again");
 		pair_close(&pr);
 	}
@@ -562,18 +562,18 @@ Test(net, tx_backpressure_waits_for_writable_and_keeps_order)
 	size_t got;
 	int sent = 0, done = 0, received = 0;
 
-	pair_open(&pr, &ng_modes[1], false, false, NULL);
+	pair_open(&pr, &fx_modes[1], false, false, NULL);
 	cr_assert_eq(ng_ready(&pr.a, WANT_BASE, 1), 0);
 	cr_assert_eq(ng_ready(&pr.b, WANT_BASE, 1), 0);
 	ng_mac(&pr.b, dmac);
 	/* B posts nothing: the socket fills and A's sends block. */
-	while (net_stats(pr.a.dev).tx_blocked == 0 && sent < 240) {
+	while (net_stats(pr.a.fx.dev).tx_blocked == 0 && sent < 240) {
 		ng_frame(out, dmac, OTHER_MAC, sizeof(out), (uint32_t)sent);
 		cr_assert_eq(ng_send(&pr.a, 0, NULL, out, sizeof(out), true), 0);
 		sent++;
 		ng_settle(pr.devs, 2, 1);
 	}
-	cr_assert_gt(net_stats(pr.a.dev).tx_blocked, 0, "socket never filled");
+	cr_assert_gt(net_stats(pr.a.fx.dev).tx_blocked, 0, "socket never filled");
 	cr_assert_lt(ng_tx_done(&pr.a, 0), sent, "the blocked chain stays in flight");
 	/* Let B drain; A's waiting frames go out once the socket is writable. */
 	cr_assert_eq(ng_post_rx(&pr.b, 0, 256, 2048), 256);
@@ -585,10 +585,10 @@ Test(net, tx_backpressure_waits_for_writable_and_keeps_order)
 			received++;
 		}
 	}
-	done = (int)net_stats(pr.a.dev).tx_frames;
+	done = (int)net_stats(pr.a.fx.dev).tx_frames;
 	cr_assert_eq(received, sent);
 	cr_assert_eq(done, sent);
-	cr_assert_eq(dev_stats(pr.a.dev).dropped, 0);
+	cr_assert_eq(dev_stats(pr.a.fx.dev).dropped, 0);
 	pair_close(&pr);
 }
 

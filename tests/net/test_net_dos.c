@@ -92,7 +92,7 @@ static void sb_close(void *opaque)
 	b->efd = -1;
 }
 
-static void open_scripted(struct net_guest *g, const struct ng_mode *m, struct script_be *b)
+static void open_scripted(struct net_guest *g, const struct fx_mode *m, struct script_be *b)
 {
 	struct vdev_net_backend be = {
 		.version = VDEV_NET_BACKEND_VERSION,
@@ -117,20 +117,20 @@ static struct vdev_virtio_stats vstats(struct net_guest *g)
 {
 	struct vdev_virtio_stats st;
 
-	vdev_virtio_get_stats(vdev_dev_virtio(g->dev), &st);
+	vdev_virtio_get_stats(vdev_dev_virtio(g->fx.dev), &st);
 	return st;
 }
 
 static struct virtio_vq_info *vq_of(struct net_guest *g, int q)
 {
-	return &vdev_dev_virtio(g->dev)->queues[q];
+	return &vdev_dev_virtio(g->fx.dev)->queues[q];
 }
 
 /* The events the device asks its embedder to wait for on the backend's fd. */
 static short watched(struct net_guest *g, int efd)
 {
 	struct vdev_pollfd fds[8];
-	int n = vdev_dev_pollfds(g->dev, fds, 8);
+	int n = vdev_dev_pollfds(g->fx.dev, fds, 8);
 	short ev = 0;
 
 	cr_assert_geq(n, 0);
@@ -148,8 +148,8 @@ static short watched(struct net_guest *g, int efd)
  */
 Test(net_dos, H30_rx_without_buffers_holds_one_frame_and_stops_reading)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
-		const char *mode = ng_modes[i].name;
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
+		const char *mode = fx_modes[i].name;
 		struct net_guest g;
 		struct script_be b;
 		struct vdev_virtio_stats s0, s1;
@@ -157,14 +157,14 @@ Test(net_dos, H30_rx_without_buffers_holds_one_frame_and_stops_reading)
 		uint8_t got[2048], want[FRAME];
 		uint32_t delivered = 0;
 
-		open_scripted(&g, &ng_modes[i], &b);
+		open_scripted(&g, &fx_modes[i], &b);
 		b.available = NFRAMES;
-		cr_assert_eq(vdev_dev_poll(g.dev), 0);
+		cr_assert_eq(vdev_dev_poll(g.fx.dev), 0);
 		cr_assert_eq(b.recv_calls, 1, "%s", mode);
 		s0 = vstats(&g);
 		for (int k = 0; k < ROUNDS; k++) {
-			vdev_drv_kick(g.drv, 0);
-			cr_assert_eq(vdev_dev_poll(g.dev), 0);
+			vdev_drv_kick(g.fx.drv, 0);
+			cr_assert_eq(vdev_dev_poll(g.fx.dev), 0);
 		}
 		s1 = vstats(&g);
 		cr_assert_eq(b.recv_calls, 1, "%s: the backend was read %llu times with no buffer",
@@ -173,13 +173,13 @@ Test(net_dos, H30_rx_without_buffers_holds_one_frame_and_stops_reading)
 		cr_assert_eq(s1.notifies, s0.notifies + ROUNDS);
 		cr_assert_eq(s1.descriptors, s0.descriptors);
 		cr_assert_eq(s1.chains, s0.chains);
-		cr_assert_eq(dev_stats(g.dev).no_buffer, 1, "%s: the wait counted more than once",
+		cr_assert_eq(dev_stats(g.fx.dev).no_buffer, 1, "%s: the wait counted more than once",
 			     mode);
-		cr_assert_eq(net_stats(g.dev).rx_frames, 0);
-		cr_assert_eq(net_stats(g.dev).rx_dropped, 0);
+		cr_assert_eq(net_stats(g.fx.dev).rx_frames, 0);
+		cr_assert_eq(net_stats(g.fx.dev).rx_dropped, 0);
 		cr_assert_eq(watched(&g, b.efd) & VDEV_POLL_IN, 0,
 			     "%s: an undrainable fd is watched", mode);
-		cr_assert_eq(vdev_drv_read_status(g.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+		cr_assert_eq(vdev_drv_read_status(g.fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
 
 		/* The guest posts buffers: every frame arrives, once, in order. */
 		cr_assert_eq(ng_post_rx(&g, 0, QSIZE, 2048), QSIZE);
@@ -194,11 +194,11 @@ Test(net_dos, H30_rx_without_buffers_holds_one_frame_and_stops_reading)
 					  "%s: frame %u out of order", mode, delivered);
 				delivered++;
 			}
-			cr_assert_eq(vdev_dev_poll(g.dev), 0);
+			cr_assert_eq(vdev_dev_poll(g.fx.dev), 0);
 		}
 		cr_assert_eq(delivered, NFRAMES, "%s: %u of %u frames", mode, delivered, NFRAMES);
-		cr_assert_eq(net_stats(g.dev).rx_frames, NFRAMES);
-		cr_assert_eq(net_stats(g.dev).rx_dropped, 0);
+		cr_assert_eq(net_stats(g.fx.dev).rx_frames, NFRAMES);
+		cr_assert_eq(net_stats(g.fx.dev).rx_dropped, 0);
 		cr_assert_eq(vq_of(&g, 0)->n_inflight, 0);
 		ng_close(&g);
 	}
@@ -213,8 +213,8 @@ Test(net_dos, H30_rx_without_buffers_holds_one_frame_and_stops_reading)
  */
 Test(net_dos, H30_tx_to_a_backend_that_never_accepts_holds_one_chain)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
-		const char *mode = ng_modes[i].name;
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
+		const char *mode = fx_modes[i].name;
 		struct net_guest g;
 		struct script_be b;
 		struct vdev_virtio_stats s0, s1;
@@ -222,7 +222,7 @@ Test(net_dos, H30_tx_to_a_backend_that_never_accepts_holds_one_chain)
 		uint8_t frame[FRAME];
 		uint32_t queued = 0;
 
-		open_scripted(&g, &ng_modes[i], &b);
+		open_scripted(&g, &fx_modes[i], &b);
 		for (;;) {
 			ng_frame(frame, DST, SRC, FRAME, queued);
 			if (ng_send(&g, 0, NULL, frame, FRAME, true) != 0)
@@ -232,13 +232,13 @@ Test(net_dos, H30_tx_to_a_backend_that_never_accepts_holds_one_chain)
 		/* two descriptors a frame: header, then the frame */
 		cr_assert_eq(queued, QSIZE / 2, "%s: %u frames fit", mode, queued);
 		cr_assert_eq(vq_of(&g, 1)->n_inflight, 1, "%s", mode);
-		cr_assert_eq(net_stats(g.dev).tx_blocked, 1);
+		cr_assert_eq(net_stats(g.fx.dev).tx_blocked, 1);
 
 		s0 = vstats(&g);
 		calls0 = b.send_calls;
 		for (int k = 0; k < ROUNDS; k++) {
-			vdev_drv_kick(g.drv, 1);
-			cr_assert_eq(vdev_dev_poll(g.dev), 0);
+			vdev_drv_kick(g.fx.drv, 1);
+			cr_assert_eq(vdev_dev_poll(g.fx.dev), 0);
 		}
 		s1 = vstats(&g);
 		cr_assert_leq(b.send_calls - calls0, 2 * ROUNDS, "%s: %llu send attempts", mode,
@@ -246,18 +246,18 @@ Test(net_dos, H30_tx_to_a_backend_that_never_accepts_holds_one_chain)
 		cr_assert_eq(s1.descriptors, s0.descriptors, "%s", mode);
 		cr_assert_eq(s1.chains, s0.chains);
 		cr_assert_eq(vq_of(&g, 1)->n_inflight, 1);
-		cr_assert_eq(net_stats(g.dev).tx_blocked, 1, "%s: the wait counted more than once",
+		cr_assert_eq(net_stats(g.fx.dev).tx_blocked, 1, "%s: the wait counted more than once",
 			     mode);
-		cr_assert_eq(net_stats(g.dev).tx_frames, 0);
+		cr_assert_eq(net_stats(g.fx.dev).tx_frames, 0);
 		cr_assert_eq(ng_tx_done(&g, 0), 0);
 		cr_assert_neq(watched(&g, b.efd) & VDEV_POLL_OUT, 0, "%s: nobody waits for room",
 			      mode);
 
 		/* Room at last: everything leaves, once, in order. */
 		b.accept = true;
-		for (int k = 0; k < 100 && net_stats(g.dev).tx_frames < queued; k++)
-			cr_assert_eq(vdev_dev_poll(g.dev), 0);
-		cr_assert_eq(net_stats(g.dev).tx_frames, queued, "%s", mode);
+		for (int k = 0; k < 100 && net_stats(g.fx.dev).tx_frames < queued; k++)
+			cr_assert_eq(vdev_dev_poll(g.fx.dev), 0);
+		cr_assert_eq(net_stats(g.fx.dev).tx_frames, queued, "%s", mode);
 		cr_assert_eq(b.sent, queued);
 		cr_assert_eq(b.sent_wrong, 0, "%s: frames changed or reordered", mode);
 		cr_assert_eq(ng_tx_done(&g, 0), (int)queued);

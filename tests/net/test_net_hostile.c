@@ -21,25 +21,25 @@ static const uint8_t OTHER_MAC[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
 
 static void settle(struct net_guest *g)
 {
-	ng_settle(&g->dev, 1, 5);
+	ng_settle(&g->fx.dev, 1, 5);
 }
 
 static bool needs_reset(struct net_guest *g)
 {
-	return (vdev_drv_read_status(g->drv) & VIRTIO_CR_STATUS_NEEDS_RESET) != 0;
+	return (vdev_drv_read_status(g->fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET) != 0;
 }
 
 Test(net_hostile, H37_tx_chain_shorter_than_header)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_guest g;
 		int peer;
 		uint64_t gpa;
 		uint8_t frame[64];
 
-		raw_open(&g, &ng_modes[i], &peer, NULL, false);
+		raw_open(&g, &fx_modes[i], &peer, NULL, false);
 		cr_assert_eq(ng_ready(&g, WANT, 1), 0);
-		gpa = vdev_sim_alloc(g.sim, 64, 16);
+		gpa = vdev_sim_alloc(g.fx.sim, 64, 16);
 		for (uint32_t len = 1; len < g.hdr_size; len += 3) {
 			struct vdev_drv_seg seg = {gpa, len, false};
 
@@ -47,9 +47,9 @@ Test(net_hostile, H37_tx_chain_shorter_than_header)
 		}
 		settle(&g);
 		cr_assert_eq(ng_tx_done(&g, 0), (int)(g.hdr_size + 1) / 3, "%s: chains completed",
-			     ng_modes[i].name);
-		cr_assert_eq(net_stats(g.dev).tx_malformed, (g.hdr_size + 1) / 3);
-		cr_assert_eq(dev_stats(g.dev).dropped, (g.hdr_size + 1) / 3);
+			     fx_modes[i].name);
+		cr_assert_eq(net_stats(g.fx.dev).tx_malformed, (g.hdr_size + 1) / 3);
+		cr_assert_eq(dev_stats(g.fx.dev).dropped, (g.hdr_size + 1) / 3);
 		cr_assert_eq(raw_drain(peer, NULL, NULL), 0, "nothing reached the backend");
 		cr_assert(!needs_reset(&g));
 		/* The queue still works. */
@@ -87,24 +87,24 @@ Test(net_hostile, H37_tx_header_offsets_past_the_packet)
 	};
 	static uint8_t frame[VDEV_NET_MAX_FRAME + 1];
 
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_guest g;
 		int peer;
 
-		raw_open(&g, &ng_modes[i], &peer, NULL, true);
+		raw_open(&g, &fx_modes[i], &peer, NULL, true);
 		cr_assert_eq(ng_ready(&g,
 				      WANT | VIRTIO_NET_F_CSUM | VIRTIO_NET_F_HOST_TSO4 |
 					      VIRTIO_NET_F_MRG_RXBUF,
 				      1),
 			     0);
 		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-			uint64_t before = net_stats(g.dev).tx_malformed;
+			uint64_t before = net_stats(g.fx.dev).tx_malformed;
 
 			ng_frame(frame, OTHER_MAC, OTHER_MAC, cases[k].len, (uint32_t)k);
 			cr_assert_eq(ng_send(&g, 0, &cases[k].h, frame, cases[k].len, true), 0);
 			cr_assert_eq(ng_tx_done(&g, 0), 1, "%s: completed", cases[k].why);
-			cr_assert_eq(net_stats(g.dev).tx_malformed, before + 1, "%s: %s accepted",
-				     ng_modes[i].name, cases[k].why);
+			cr_assert_eq(net_stats(g.fx.dev).tx_malformed, before + 1, "%s: %s accepted",
+				     fx_modes[i].name, cases[k].why);
 			cr_assert_eq(raw_drain(peer, NULL, NULL), 0, "%s: reached the backend",
 				     cases[k].why);
 		}
@@ -129,11 +129,11 @@ Test(net_hostile, H37_needs_csum_without_csum_negotiated)
 	uint8_t frame[100];
 	struct vdev_net_hdr h = {VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 0, 34, 6};
 
-	raw_open(&g, &ng_modes[1], &peer, NULL, true);
+	raw_open(&g, &fx_modes[1], &peer, NULL, true);
 	cr_assert_eq(ng_ready(&g, WANT, 1), 0); /* no CSUM */
 	ng_frame(frame, OTHER_MAC, OTHER_MAC, sizeof(frame), 1);
 	cr_assert_eq(ng_send(&g, 0, &h, frame, sizeof(frame), true), 0);
-	cr_assert_eq(net_stats(g.dev).tx_malformed, 1);
+	cr_assert_eq(net_stats(g.fx.dev).tx_malformed, 1);
 	cr_assert_eq(raw_drain(peer, NULL, NULL), 0);
 	raw_close(&g, peer);
 }
@@ -163,11 +163,11 @@ Test(net_hostile, H37_header_size_from_features_not_guest_fields)
 		void *tok;
 		uint32_t used;
 
-		raw_open(&g, &ng_modes[cases[k].mode], &peer, NULL, false);
+		raw_open(&g, &fx_modes[cases[k].mode], &peer, NULL, false);
 		cr_assert_eq(ng_ready(&g, WANT | cases[k].extra, 1), 0);
 		/* TX: one buffer of 12 + 100 bytes whose bytes 10..11 are 0xFFFF. */
-		gpa = vdev_sim_alloc(g.sim, 128, 16);
-		p = vdev_sim_ptr(g.sim, gpa, 128);
+		gpa = vdev_sim_alloc(g.fx.sim, 128, 16);
+		p = vdev_sim_ptr(g.fx.sim, gpa, 128);
 		memset(p, 0, 12);
 		p[10] = p[11] = 0xFF;
 		ng_frame(p + 12, OTHER_MAC, OTHER_MAC, 100, 3);
@@ -181,7 +181,7 @@ Test(net_hostile, H37_header_size_from_features_not_guest_fields)
 		ng_frame(frame, OTHER_MAC, OTHER_MAC, sizeof(frame), 4);
 		raw_inject(peer, frame, sizeof(frame));
 		settle(&g);
-		cr_assert_eq(vdev_drv_dequeue(g.drv, 0, &tok, &used), 1);
+		cr_assert_eq(vdev_drv_dequeue(g.fx.drv, 0, &tok, &used), 1);
 		cr_assert_eq(used, cases[k].hs + sizeof(frame), "case %zu: used %u", k, used);
 		raw_close(&g, peer);
 	}
@@ -189,7 +189,7 @@ Test(net_hostile, H37_header_size_from_features_not_guest_fields)
 
 Test(net_hostile, H37_rx_buffer_smaller_than_header)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_guest g;
 		int peer;
 		uint8_t frame[80], in[2048];
@@ -200,30 +200,30 @@ Test(net_hostile, H37_rx_buffer_smaller_than_header)
 		size_t got;
 		struct vdev_drv_seg seg;
 
-		raw_open(&g, &ng_modes[i], &peer, NULL, false);
+		raw_open(&g, &fx_modes[i], &peer, NULL, false);
 		cr_assert_eq(ng_ready(&g, WANT | VIRTIO_NET_F_MRG_RXBUF, 1), 0);
 		/* A 4-byte buffer, a read-only buffer (direction lie), then a good one. */
-		small = vdev_sim_alloc(g.sim, 64, 16);
-		ro = vdev_sim_alloc(g.sim, 2048, 16);
+		small = vdev_sim_alloc(g.fx.sim, 64, 16);
+		ro = vdev_sim_alloc(g.fx.sim, 2048, 16);
 		cr_assert_eq(ng_repost(&g, 0, small, 4, false), 0);
 		seg = (struct vdev_drv_seg){ro, 2048, false};
-		cr_assert_eq(vdev_drv_enqueue(g.drv, 0, &seg, 1, false, (void *)(uintptr_t)ro), 0);
+		cr_assert_eq(vdev_drv_enqueue(g.fx.drv, 0, &seg, 1, false, (void *)(uintptr_t)ro), 0);
 		cr_assert_eq(ng_post_rx(&g, 0, 1, 2048), 1);
-		memset(vdev_sim_ptr(g.sim, ro, 2048), 0xAB, 2048);
+		memset(vdev_sim_ptr(g.fx.sim, ro, 2048), 0xAB, 2048);
 		ng_frame(frame, OTHER_MAC, OTHER_MAC, sizeof(frame), 2);
 		raw_inject(peer, frame, sizeof(frame));
 		settle(&g);
-		cr_assert_eq(vdev_drv_dequeue(g.drv, 0, &tok, &used), 1);
+		cr_assert_eq(vdev_drv_dequeue(g.fx.drv, 0, &tok, &used), 1);
 		cr_assert_eq((uint64_t)(uintptr_t)tok, small);
-		cr_assert_eq(used, 0, "%s: a too-small buffer comes back empty", ng_modes[i].name);
-		cr_assert_eq(vdev_drv_dequeue(g.drv, 0, &tok, &used), 1);
+		cr_assert_eq(used, 0, "%s: a too-small buffer comes back empty", fx_modes[i].name);
+		cr_assert_eq(vdev_drv_dequeue(g.fx.drv, 0, &tok, &used), 1);
 		cr_assert_eq((uint64_t)(uintptr_t)tok, ro);
 		cr_assert_eq(used, 0, "a read-only buffer comes back empty");
-		cr_assert_eq(((uint8_t *)vdev_sim_ptr(g.sim, ro, 1))[0], 0xAB, "and unwritten");
+		cr_assert_eq(((uint8_t *)vdev_sim_ptr(g.fx.sim, ro, 1))[0], 0xAB, "and unwritten");
 		cr_assert_eq(ng_recv(&g, 0, &h, in, sizeof(in), &got, NULL, false, 0), 1);
 		cr_assert_eq(got, sizeof(frame));
 		cr_assert(memcmp(in, frame, got) == 0, "the frame went to the next buffer");
-		cr_assert_eq(net_stats(g.dev).rx_bad_buffer, 2);
+		cr_assert_eq(net_stats(g.fx.dev).rx_bad_buffer, 2);
 		cr_assert(!needs_reset(&g));
 		raw_close(&g, peer);
 	}
@@ -237,14 +237,14 @@ Test(net_hostile, H37_rx_frame_larger_than_buffer_without_mrg)
 	struct vdev_net_hdr h;
 	size_t got;
 
-	raw_open(&g, &ng_modes[1], &peer, NULL, false);
+	raw_open(&g, &fx_modes[1], &peer, NULL, false);
 	cr_assert_eq(ng_ready(&g, WANT, 1), 0);
 	cr_assert_eq(ng_post_rx(&g, 0, 1, 512), 1);
 	ng_frame(frame, OTHER_MAC, OTHER_MAC, sizeof(frame), 2);
 	raw_inject(peer, frame, sizeof(frame));
 	raw_inject(peer, frame, 300);
 	settle(&g);
-	cr_assert_eq(net_stats(g.dev).rx_dropped, 1, "the big frame is dropped, counted");
+	cr_assert_eq(net_stats(g.fx.dev).rx_dropped, 1, "the big frame is dropped, counted");
 	cr_assert_eq(ng_recv(&g, 0, &h, in, sizeof(in), &got, NULL, false, 0), 1);
 	cr_assert_eq(got, 300, "the buffer served the next frame");
 	raw_close(&g, peer);
@@ -302,18 +302,18 @@ Test(net_hostile, H38_ctrl_bad_payloads_get_err)
 		{"announce class (not offered)", 3, 0, {0}, 0},
 	};
 
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_guest g;
 		int peer;
 		uint8_t frame[64], mac0[6], mac1[6];
 
-		raw_open(&g, &ng_modes[i], &peer, NULL, false);
+		raw_open(&g, &fx_modes[i], &peer, NULL, false);
 		cr_assert_eq(ng_ready(&g, WANT, 1), 0);
 		ng_mac(&g, mac0);
 		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
 			cr_assert_eq(ng_ctrl(&g, cases[k].cls, cases[k].cmd, cases[k].data,
 					     cases[k].len),
-				     VIRTIO_NET_ERR, "%s: %s", ng_modes[i].name, cases[k].why);
+				     VIRTIO_NET_ERR, "%s: %s", fx_modes[i].name, cases[k].why);
 		{
 			/* A payload far longer than any command. */
 			static uint8_t big[7000];
@@ -324,18 +324,18 @@ Test(net_hostile, H38_ctrl_bad_payloads_get_err)
 		}
 		/* No class byte even: a chain of just the ack. */
 		{
-			uint64_t b = vdev_sim_alloc(g.sim, 16, 16);
+			uint64_t b = vdev_sim_alloc(g.fx.sim, 16, 16);
 			struct vdev_drv_seg seg = {b, 1, true};
 			void *tok;
 			uint32_t used;
 
-			cr_assert_eq(vdev_drv_enqueue(g.drv, g.ctrl_q, &seg, 1, false, NULL), 0);
-			vdev_drv_kick(g.drv, g.ctrl_q);
-			cr_assert_eq(vdev_drv_dequeue(g.drv, g.ctrl_q, &tok, &used), 1);
-			cr_assert_eq(*(uint8_t *)vdev_sim_ptr(g.sim, b, 1), VIRTIO_NET_ERR);
+			cr_assert_eq(vdev_drv_enqueue(g.fx.drv, g.ctrl_q, &seg, 1, false, NULL), 0);
+			vdev_drv_kick(g.fx.drv, g.ctrl_q);
+			cr_assert_eq(vdev_drv_dequeue(g.fx.drv, g.ctrl_q, &tok, &used), 1);
+			cr_assert_eq(*(uint8_t *)vdev_sim_ptr(g.fx.sim, b, 1), VIRTIO_NET_ERR);
 		}
-		cr_assert_eq(net_stats(g.dev).ctrl_err, sizeof(cases) / sizeof(cases[0]) + 2);
-		cr_assert_eq(net_stats(g.dev).ctrl_ok, 0);
+		cr_assert_eq(net_stats(g.fx.dev).ctrl_err, sizeof(cases) / sizeof(cases[0]) + 2);
+		cr_assert_eq(net_stats(g.fx.dev).ctrl_ok, 0);
 		/* Nothing changed: still promiscuous, same MAC. */
 		ng_mac(&g, mac1);
 		cr_assert(memcmp(mac0, mac1, 6) == 0);
@@ -343,7 +343,7 @@ Test(net_hostile, H38_ctrl_bad_payloads_get_err)
 		ng_frame(frame, OTHER_MAC, OTHER_MAC, sizeof(frame), 1);
 		raw_inject(peer, frame, sizeof(frame));
 		settle(&g);
-		cr_assert_eq(net_stats(g.dev).rx_frames, 1, "still promiscuous");
+		cr_assert_eq(net_stats(g.fx.dev).rx_frames, 1, "still promiscuous");
 		cr_assert(!needs_reset(&g));
 		raw_close(&g, peer);
 	}
@@ -357,7 +357,7 @@ Test(net_hostile, H38_ctrl_table_count_larger_than_payload_keeps_old_table)
 	uint8_t ok_tbl[4 + 6 + 4] = {1, 0, 0, 0, 0x02, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0, 0, 0};
 	uint8_t bad_tbl[4 + 6 + 4] = {1, 0, 0, 0, 0x02, 0x66, 0x66, 0x66, 0x66, 0x66, 5, 0, 0, 0};
 
-	raw_open(&g, &ng_modes[1], &peer, NULL, false);
+	raw_open(&g, &fx_modes[1], &peer, NULL, false);
 	cr_assert_eq(ng_ready(&g, WANT, 1), 0);
 	cr_assert_eq(ng_ctrl(&g, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &off, 1),
 		     VIRTIO_NET_OK);
@@ -373,14 +373,14 @@ Test(net_hostile, H38_ctrl_table_count_larger_than_payload_keeps_old_table)
 	frame[1] = 0x66;
 	raw_inject(peer, frame, sizeof(frame)); /* only in the refused table: filtered */
 	settle(&g);
-	cr_assert_eq(net_stats(g.dev).rx_frames, 1);
-	cr_assert_eq(net_stats(g.dev).rx_filtered, 1);
+	cr_assert_eq(net_stats(g.fx.dev).rx_frames, 1);
+	cr_assert_eq(net_stats(g.fx.dev).rx_filtered, 1);
 	raw_close(&g, peer);
 }
 
 Test(net_hostile, H38_ctrl_ack_not_writable_breaks_device)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_guest g;
 		int peer;
 		uint64_t b;
@@ -390,29 +390,29 @@ Test(net_hostile, H38_ctrl_ack_not_writable_breaks_device)
 		uint32_t used;
 		uint64_t logs;
 
-		raw_open(&g, &ng_modes[i], &peer, NULL, false);
+		raw_open(&g, &fx_modes[i], &peer, NULL, false);
 		cr_assert_eq(ng_ready(&g, WANT, 1), 0);
-		b = vdev_sim_alloc(g.sim, 16, 16);
-		p = vdev_sim_ptr(g.sim, b, 16);
+		b = vdev_sim_alloc(g.fx.sim, 16, 16);
+		p = vdev_sim_ptr(g.fx.sim, b, 16);
 		p[0] = VIRTIO_NET_CTRL_RX;
 		p[1] = VIRTIO_NET_CTRL_RX_PROMISC;
 		p[2] = 0;
 		p[3] = 0x5A;
 		seg = (struct vdev_drv_seg){b, 4, false};
-		cr_assert_eq(vdev_drv_enqueue(g.drv, g.ctrl_q, &seg, 1, false, NULL), 0);
-		(void)vdev_drv_read_isr(g.drv);
-		logs = vdev_sim_log_count(g.sim);
-		vdev_drv_kick(g.drv, g.ctrl_q);
-		cr_assert_eq(vdev_drv_dequeue(g.drv, g.ctrl_q, &tok, &used), 1, "not leaked");
+		cr_assert_eq(vdev_drv_enqueue(g.fx.drv, g.ctrl_q, &seg, 1, false, NULL), 0);
+		(void)vdev_drv_read_isr(g.fx.drv);
+		logs = vdev_sim_log_count(g.fx.sim);
+		vdev_drv_kick(g.fx.drv, g.ctrl_q);
+		cr_assert_eq(vdev_drv_dequeue(g.fx.drv, g.ctrl_q, &tok, &used), 1, "not leaked");
 		cr_assert_eq(used, 0);
 		cr_assert_eq(p[3], 0x5A, "nothing written into a read-only buffer");
-		cr_assert(needs_reset(&g), "%s: device must need a reset", ng_modes[i].name);
-		cr_assert_neq(vdev_drv_read_isr(g.drv) & VIRTIO_CR_ISR_CONF_CHANGED, 0,
-			      "%s: no config interrupt", ng_modes[i].name);
-		cr_assert_gt(vdev_sim_log_count(g.sim), logs, "%s: the break was not logged",
-			     ng_modes[i].name);
+		cr_assert(needs_reset(&g), "%s: device must need a reset", fx_modes[i].name);
+		cr_assert_neq(vdev_drv_read_isr(g.fx.drv) & VIRTIO_CR_ISR_CONF_CHANGED, 0,
+			      "%s: no config interrupt", fx_modes[i].name);
+		cr_assert_gt(vdev_sim_log_count(g.fx.sim), logs, "%s: the break was not logged",
+			     fx_modes[i].name);
 		/* A reset brings it back. */
-		cr_assert_eq(vdev_drv_reset(g.drv), 0);
+		cr_assert_eq(vdev_drv_reset(g.fx.drv), 0);
 		cr_assert_eq(ng_ready(&g, WANT, 1), 0);
 		cr_assert(!needs_reset(&g));
 		cr_assert_eq(ng_ctrl(&g, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &p[2], 1),
@@ -427,13 +427,13 @@ static uint16_t used_idx(struct net_guest *g, uint16_t q)
 {
 	uint64_t used;
 
-	cr_assert_eq(vdev_drv_queue_rings(g->drv, q, NULL, NULL, &used), 0);
-	return vdev_ld16(vdev_sim_ptr(g->sim, used + 2, 2));
+	cr_assert_eq(vdev_drv_queue_rings(g->fx.drv, q, NULL, NULL, &used), 0);
+	return vdev_ld16(vdev_sim_ptr(g->fx.sim, used + 2, 2));
 }
 
 Test(net_hostile, H12_reset_with_tx_in_flight)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_guest g;
 		int peer, sent = 0;
 		uint64_t used_gpa;
@@ -441,29 +441,29 @@ Test(net_hostile, H12_reset_with_tx_in_flight)
 		const uint8_t *ring;
 		size_t ring_len;
 
-		raw_open(&g, &ng_modes[i], &peer, NULL, false);
+		raw_open(&g, &fx_modes[i], &peer, NULL, false);
 		cr_assert_eq(ng_ready(&g, WANT, 1), 0);
 		/* The peer reads nothing: sends block, and a chain stays in flight. */
-		while (net_stats(g.dev).tx_blocked == 0 && sent < 250) {
+		while (net_stats(g.fx.dev).tx_blocked == 0 && sent < 250) {
 			ng_frame(frame, OTHER_MAC, OTHER_MAC, sizeof(frame), (uint32_t)sent);
 			cr_assert_eq(ng_send(&g, 0, NULL, frame, sizeof(frame), true), 0);
 			sent++;
 		}
-		cr_assert_eq(net_stats(g.dev).tx_blocked, 1, "%s: socket never filled",
-			     ng_modes[i].name);
+		cr_assert_eq(net_stats(g.fx.dev).tx_blocked, 1, "%s: socket never filled",
+			     fx_modes[i].name);
 		cr_assert_eq(used_idx(&g, 1), sent - 1, "all but the blocked one completed");
-		cr_assert_eq(vdev_drv_queue_rings(g.drv, 1, NULL, NULL, &used_gpa), 0);
+		cr_assert_eq(vdev_drv_queue_rings(g.fx.drv, 1, NULL, NULL, &used_gpa), 0);
 		ring_len = 4 + 8ULL * g.qsize + 2;
-		ring = vdev_sim_ptr(g.sim, used_gpa, ring_len);
+		ring = vdev_sim_ptr(g.fx.sim, used_gpa, ring_len);
 		memcpy(snap, ring, ring_len);
-		cr_assert_eq(vdev_drv_reset(g.drv), 0);
+		cr_assert_eq(vdev_drv_reset(g.fx.drv), 0);
 		/* The backend drains; the device gets every chance to finish the send. */
 		cr_assert_eq(raw_drain(peer, NULL, NULL), sent - 1);
-		ng_settle(&g.dev, 1, 20);
+		ng_settle(&g.fx.dev, 1, 20);
 		cr_assert_eq(raw_drain(peer, NULL, NULL), 0, "the blocked frame was not sent");
 		cr_assert(memcmp(snap, ring, ring_len) == 0, "used ring written after the reset");
-		cr_assert_eq(net_stats(g.dev).tx_frames, (uint64_t)sent - 1);
-		cr_assert_eq(dev_stats(g.dev).dropped, 1, "the discarded frame is counted");
+		cr_assert_eq(net_stats(g.fx.dev).tx_frames, (uint64_t)sent - 1);
+		cr_assert_eq(dev_stats(g.fx.dev).dropped, 1, "the discarded frame is counted");
 		/* And the device works after the reset. */
 		cr_assert_eq(ng_ready(&g, WANT, 1), 0);
 		cr_assert_eq(ng_send(&g, 0, NULL, frame, sizeof(frame), true), 0);
@@ -474,7 +474,7 @@ Test(net_hostile, H12_reset_with_tx_in_flight)
 
 Test(net_hostile, H12_reset_with_rx_frame_half_delivered)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_guest g;
 		int peer;
 		uint8_t frame[1000], snap[256], rsnap[8 + 8 * 256 + 2];
@@ -482,33 +482,33 @@ Test(net_hostile, H12_reset_with_rx_frame_half_delivered)
 		const uint8_t *ring, *bp;
 		size_t ring_len;
 
-		raw_open(&g, &ng_modes[i], &peer, NULL, false);
+		raw_open(&g, &fx_modes[i], &peer, NULL, false);
 		cr_assert_eq(ng_ready(&g, WANT | VIRTIO_NET_F_MRG_RXBUF, 1), 0);
 		/* One 256-byte buffer for a 1000-byte frame: it is filled and held. */
-		buf = vdev_sim_alloc(g.sim, 256, 16);
+		buf = vdev_sim_alloc(g.fx.sim, 256, 16);
 		cr_assert_eq(ng_repost(&g, 0, buf, 256, true), 0);
 		ng_frame(frame, OTHER_MAC, OTHER_MAC, sizeof(frame), 6);
 		raw_inject(peer, frame, sizeof(frame));
 		settle(&g);
-		cr_assert_eq(used_idx(&g, 0), 0, "%s: nothing released yet", ng_modes[i].name);
-		cr_assert_eq(dev_stats(g.dev).no_buffer, 1);
-		cr_assert_eq(vdev_drv_queue_rings(g.drv, 0, NULL, NULL, &used_gpa), 0);
+		cr_assert_eq(used_idx(&g, 0), 0, "%s: nothing released yet", fx_modes[i].name);
+		cr_assert_eq(dev_stats(g.fx.dev).no_buffer, 1);
+		cr_assert_eq(vdev_drv_queue_rings(g.fx.drv, 0, NULL, NULL, &used_gpa), 0);
 		ring_len = 4 + 8ULL * g.qsize + 2;
-		ring = vdev_sim_ptr(g.sim, used_gpa, ring_len);
-		bp = vdev_sim_ptr(g.sim, buf, 256);
-		cr_assert_eq(vdev_drv_reset(g.drv), 0);
+		ring = vdev_sim_ptr(g.fx.sim, used_gpa, ring_len);
+		bp = vdev_sim_ptr(g.fx.sim, buf, 256);
+		cr_assert_eq(vdev_drv_reset(g.fx.drv), 0);
 		memcpy(rsnap, ring, ring_len);
 		memcpy(snap, bp, 256);
-		ng_settle(&g.dev, 1, 10);
+		ng_settle(&g.fx.dev, 1, 10);
 		cr_assert(memcmp(rsnap, ring, ring_len) == 0, "used ring written after reset");
 		cr_assert(memcmp(snap, bp, 256) == 0, "buffer written after reset");
-		cr_assert_eq(net_stats(g.dev).rx_dropped, 1, "the cut frame is counted");
+		cr_assert_eq(net_stats(g.fx.dev).rx_dropped, 1, "the cut frame is counted");
 		/* Frames after the reset go to the new rings. */
 		cr_assert_eq(ng_ready(&g, WANT | VIRTIO_NET_F_MRG_RXBUF, 1), 0);
 		cr_assert_eq(ng_post_rx(&g, 0, 8, 256), 8);
 		raw_inject(peer, frame, sizeof(frame));
 		settle(&g);
-		cr_assert_eq(net_stats(g.dev).rx_frames, 1);
+		cr_assert_eq(net_stats(g.fx.dev).rx_frames, 1);
 		raw_close(&g, peer);
 	}
 }
@@ -520,7 +520,7 @@ Test(net_hostile, H30_rx_flood_is_bounded_per_poll)
 	uint8_t frame[64];
 	int sz = 1 << 20;
 
-	raw_open(&g, &ng_modes[1], &peer, NULL, false);
+	raw_open(&g, &fx_modes[1], &peer, NULL, false);
 	/* Room for 300 small frames in the socket, whatever the default. */
 	cr_assert_eq(setsockopt(peer, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)), 0);
 	cr_assert_eq(ng_ready(&g, WANT, 1), 0);
@@ -528,11 +528,11 @@ Test(net_hostile, H30_rx_flood_is_bounded_per_poll)
 	ng_frame(frame, OTHER_MAC, OTHER_MAC, sizeof(frame), 1);
 	for (int k = 0; k < 300; k++)
 		raw_inject(peer, frame, sizeof(frame));
-	cr_assert_eq(vdev_dev_poll(g.dev), 0);
-	cr_assert_eq(net_stats(g.dev).rx_frames, 256, "one poll moves at most the budget");
-	cr_assert_eq(dev_stats(g.dev).no_buffer, 0);
-	cr_assert_eq(vdev_dev_poll(g.dev), 0);
-	cr_assert_eq(dev_stats(g.dev).no_buffer, 1, "then waits for buffers");
+	cr_assert_eq(vdev_dev_poll(g.fx.dev), 0);
+	cr_assert_eq(net_stats(g.fx.dev).rx_frames, 256, "one poll moves at most the budget");
+	cr_assert_eq(dev_stats(g.fx.dev).no_buffer, 0);
+	cr_assert_eq(vdev_dev_poll(g.fx.dev), 0);
+	cr_assert_eq(dev_stats(g.fx.dev).no_buffer, 1, "then waits for buffers");
 	raw_close(&g, peer);
 }
 
@@ -543,40 +543,40 @@ Test(net_hostile, H30_rx_flood_is_bounded_per_poll)
  */
 Test(net_hostile, H21_rx_buffer_not_ram_seen_ahead_breaks_only_when_taken)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_guest g;
 		int peer;
 		uint8_t frame[64];
 		uint64_t faults_before;
 		struct vdev_sim_irqs irqs;
 
-		raw_open(&g, &ng_modes[i], &peer, NULL, false);
+		raw_open(&g, &fx_modes[i], &peer, NULL, false);
 		cr_assert_eq(ng_ready(&g, WANT, 1), 0);
 		/* Ten good buffers, one far above RAM, eight good ones. */
 		for (int k = 0; k < 19; k++) {
-			uint64_t gpa = k == 10 ? 0x7FFFFFFF0000ULL : vdev_sim_alloc(g.sim, 2048, 64);
+			uint64_t gpa = k == 10 ? 0x7FFFFFFF0000ULL : vdev_sim_alloc(g.fx.sim, 2048, 64);
 
 			cr_assert_eq(ng_repost(&g, 0, gpa, 2048, k == 18), 0);
 		}
-		vdev_sim_get_irqs(g.sim, &irqs);
+		vdev_sim_get_irqs(g.fx.sim, &irqs);
 		faults_before = irqs.translate_faults;
 		ng_frame(frame, OTHER_MAC, OTHER_MAC, sizeof(frame), 9);
 		for (int k = 0; k < 10; k++)
 			raw_inject(peer, frame, sizeof(frame));
 		settle(&g);
-		cr_assert_eq(net_stats(g.dev).rx_frames, 10, "%s: frames before the bad buffer",
-			     ng_modes[i].name);
+		cr_assert_eq(net_stats(g.fx.dev).rx_frames, 10, "%s: frames before the bad buffer",
+			     fx_modes[i].name);
 		cr_assert(!needs_reset(&g), "%s: a buffer only looked at broke the queue",
-			  ng_modes[i].name);
-		vdev_sim_get_irqs(g.sim, &irqs);
+			  fx_modes[i].name);
+		vdev_sim_get_irqs(g.fx.sim, &irqs);
 		cr_assert_gt(irqs.translate_faults, faults_before, "%s: the look-ahead asked",
-			     ng_modes[i].name);
+			     fx_modes[i].name);
 		/* The next frame takes it. */
 		raw_inject(peer, frame, sizeof(frame));
 		settle(&g);
 		cr_assert(needs_reset(&g), "%s: taking a buffer outside RAM breaks the queue",
-			  ng_modes[i].name);
-		cr_assert_eq(net_stats(g.dev).rx_frames, 10);
+			  fx_modes[i].name);
+		cr_assert_eq(net_stats(g.fx.dev).rx_frames, 10);
 		raw_close(&g, peer);
 	}
 }

@@ -19,11 +19,11 @@ static const uint8_t OTHER_MAC[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
 
 static bool in_order(struct net_guest *g)
 {
-	return (vdev_drv_features(g->drv) & VIRTIO_F_IN_ORDER) != 0;
+	return (vdev_drv_features(g->fx.drv) & VIRTIO_F_IN_ORDER) != 0;
 }
 
-/* The modern drivers of ng_modes (the feature bit is past the legacy 32). */
-static bool is_modern(const struct ng_mode *m)
+/* The modern drivers of fx_modes (the feature bit is past the legacy 32). */
+static bool is_modern(const struct fx_mode *m)
 {
 	return m->access == VDEV_DRV_MODERN;
 }
@@ -59,14 +59,14 @@ static int nop_send(void *opaque, unsigned int q, const struct vdev_net_hdr *hdr
 
 Test(net_in_order, offered_to_modern_drivers_when_one_backend_queue_feeds_the_pairs)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_guest g;
 		int peer;
 
-		raw_open(&g, &ng_modes[i], &peer, NULL, false);
+		raw_open(&g, &fx_modes[i], &peer, NULL, false);
 		cr_assert_eq(ng_ready(&g, WANT, 1), 0);
-		cr_assert_eq(in_order(&g), is_modern(&ng_modes[i]), "%s: IN_ORDER negotiated: %d",
-			     ng_modes[i].name, in_order(&g));
+		cr_assert_eq(in_order(&g), is_modern(&fx_modes[i]), "%s: IN_ORDER negotiated: %d",
+			     fx_modes[i].name, in_order(&g));
 		raw_close(&g, peer);
 	}
 	{
@@ -74,7 +74,7 @@ Test(net_in_order, offered_to_modern_drivers_when_one_backend_queue_feeds_the_pa
 		struct net_guest g;
 		int peer;
 
-		raw_open(&g, &ng_modes[1], &peer, &cfg, false);
+		raw_open(&g, &fx_modes[1], &peer, &cfg, false);
 		cr_assert_eq(ng_ready(&g, WANT, 1), 0);
 		cr_assert(!in_order(&g), "no_in_order: not offered");
 		raw_close(&g, peer);
@@ -88,7 +88,7 @@ Test(net_in_order, offered_to_modern_drivers_when_one_backend_queue_feeds_the_pa
 		struct vdev_net_config cfg = {.backend = &be, .queue_pairs = 2};
 		struct net_guest g;
 
-		cr_assert_eq(ng_open(&g, "inorder2", &ng_modes[1], false, &cfg), 0);
+		cr_assert_eq(ng_open(&g, "inorder2", &fx_modes[1], false, &cfg), 0);
 		cr_assert_eq(ng_ready(&g, WANT | VIRTIO_NET_F_MQ, 2), 0);
 		cr_assert(!in_order(&g), "two backend queues: not offered");
 		ng_close(&g);
@@ -98,8 +98,8 @@ Test(net_in_order, offered_to_modern_drivers_when_one_backend_queue_feeds_the_pa
 /* One TX chain in guest RAM: a zero header then a frame, or `len` bytes of nothing. */
 static struct vdev_drv_seg tx_chain(struct net_guest *g, size_t frame_len, uint32_t seed)
 {
-	uint64_t gpa = vdev_sim_alloc(g->sim, 2048, 64);
-	uint8_t *p = vdev_sim_ptr(g->sim, gpa, 2048);
+	uint64_t gpa = vdev_sim_alloc(g->fx.sim, 2048, 64);
+	uint8_t *p = vdev_sim_ptr(g->fx.sim, gpa, 2048);
 
 	memset(p, 0, g->hdr_size);
 	ng_frame(p + g->hdr_size, OTHER_MAC, OTHER_MAC, frame_len, seed);
@@ -112,17 +112,17 @@ Test(net_in_order, tx_completions_keep_ring_order_when_frames_are_dropped)
 	static const int kind[] = {0, 1, 0, 1, 2, 0};
 	const int n = (int)(sizeof(kind) / sizeof(kind[0]));
 
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_guest g;
 		uint64_t huge;
 		int peer;
 
-		if (!is_modern(&ng_modes[i]))
+		if (!is_modern(&fx_modes[i]))
 			continue;
-		raw_open(&g, &ng_modes[i], &peer, NULL, false);
+		raw_open(&g, &fx_modes[i], &peer, NULL, false);
 		cr_assert_eq(ng_ready(&g, WANT | VIRTIO_RING_F_INDIRECT_DESC, 1), 0);
 		cr_assert(in_order(&g));
-		huge = vdev_sim_alloc(g.sim, VDEV_NET_MAX_FRAME + 64, 64);
+		huge = vdev_sim_alloc(g.fx.sim, VDEV_NET_MAX_FRAME + 64, 64);
 		for (int k = 0; k < n; k++) {
 			struct vdev_drv_seg seg = tx_chain(&g, 64, (uint32_t)k);
 
@@ -130,45 +130,45 @@ Test(net_in_order, tx_completions_keep_ring_order_when_frames_are_dropped)
 				seg.len = 3; /* shorter than the header */
 			else if (kind[k] == 2)
 				seg = (struct vdev_drv_seg){huge, VDEV_NET_MAX_FRAME + 64, false};
-			cr_assert_eq(vdev_drv_enqueue(g.drv, 1, &seg, 1, false,
+			cr_assert_eq(vdev_drv_enqueue(g.fx.drv, 1, &seg, 1, false,
 						      (void *)(uintptr_t)(k + 1)), 0);
 		}
-		vdev_drv_kick(g.drv, 1);
-		ng_settle(&g.dev, 1, 5);
+		vdev_drv_kick(g.fx.drv, 1);
+		ng_settle(&g.fx.dev, 1, 5);
 		for (int k = 0; k < n; k++) {
 			void *tok;
 			uint32_t len;
 
-			cr_assert_eq(vdev_drv_dequeue(g.drv, 1, &tok, &len), 1,
-				     "%s: completion %d", ng_modes[i].name, k);
+			cr_assert_eq(vdev_drv_dequeue(g.fx.drv, 1, &tok, &len), 1,
+				     "%s: completion %d", fx_modes[i].name, k);
 			cr_assert_eq((uintptr_t)tok, (uintptr_t)(k + 1),
-				     "%s: completion %d is chain %zu", ng_modes[i].name, k,
+				     "%s: completion %d is chain %zu", fx_modes[i].name, k,
 				     (size_t)(uintptr_t)tok);
 		}
 		cr_assert_eq(raw_drain(peer, NULL, NULL), 3, "the three good frames were sent");
-		cr_assert_eq(net_stats(g.dev).tx_malformed, 3);
+		cr_assert_eq(net_stats(g.fx.dev).tx_malformed, 3);
 		raw_close(&g, peer);
 	}
 }
 
 Test(net_in_order, rx_completions_keep_ring_order_across_bad_and_merged_buffers)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_guest g;
 		uint64_t gpa[5];
 		static const uint32_t size[5] = {2048, 4, 2048, 100, 2048};
 		uint8_t f1[64], f2[64], f3[300];
 		int peer;
 
-		if (!is_modern(&ng_modes[i]))
+		if (!is_modern(&fx_modes[i]))
 			continue;
-		raw_open(&g, &ng_modes[i], &peer, NULL, false);
+		raw_open(&g, &fx_modes[i], &peer, NULL, false);
 		cr_assert_eq(ng_ready(&g, WANT, 1), 0);
 		cr_assert(in_order(&g));
 		/* A good buffer, one too small for the header (given back empty), a good
 		 * one, then two a 300-byte frame is merged across. */
 		for (int k = 0; k < 5; k++) {
-			gpa[k] = vdev_sim_alloc(g.sim, 2048, 64);
+			gpa[k] = vdev_sim_alloc(g.fx.sim, 2048, 64);
 			cr_assert_eq(ng_repost(&g, 0, gpa[k], size[k], k == 4), 0);
 		}
 		ng_frame(f1, OTHER_MAC, OTHER_MAC, sizeof(f1), 1);
@@ -177,18 +177,18 @@ Test(net_in_order, rx_completions_keep_ring_order_across_bad_and_merged_buffers)
 		raw_inject(peer, f1, sizeof(f1));
 		raw_inject(peer, f2, sizeof(f2));
 		raw_inject(peer, f3, sizeof(f3));
-		ng_settle(&g.dev, 1, 5);
+		ng_settle(&g.fx.dev, 1, 5);
 		for (int k = 0; k < 5; k++) {
 			void *tok;
 			uint32_t len;
 
-			cr_assert_eq(vdev_drv_dequeue(g.drv, 0, &tok, &len), 1,
-				     "%s: completion %d", ng_modes[i].name, k);
+			cr_assert_eq(vdev_drv_dequeue(g.fx.drv, 0, &tok, &len), 1,
+				     "%s: completion %d", fx_modes[i].name, k);
 			cr_assert_eq((uint64_t)(uintptr_t)tok, gpa[k], "%s: completion %d is buffer %d",
-				     ng_modes[i].name, k, k);
+				     fx_modes[i].name, k, k);
 		}
-		cr_assert_eq(net_stats(g.dev).rx_frames, 3);
-		cr_assert_eq(net_stats(g.dev).rx_bad_buffer, 1);
+		cr_assert_eq(net_stats(g.fx.dev).rx_frames, 3);
+		cr_assert_eq(net_stats(g.fx.dev).rx_bad_buffer, 1);
 		raw_close(&g, peer);
 	}
 }

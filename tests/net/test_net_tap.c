@@ -128,7 +128,7 @@ static bool guest_got(void *arg)
 	return c->found;
 }
 
-static int tap_roundtrip(const struct ng_mode *m, uint64_t wanted)
+static int tap_roundtrip(const struct fx_mode *m, uint64_t wanted)
 {
 	struct vdev_net_tap_config tc = {.ifname = TAP_NAME};
 	struct vdev_net_config cfg = {0};
@@ -151,9 +151,9 @@ static int tap_roundtrip(const struct ng_mode *m, uint64_t wanted)
 	rc = ng_open(&g, "tapnet", m, false, &cfg);
 	CHECK(rc == 0, "device create: %d", rc);
 	CHECK(ng_ready(&g, wanted, 1) == 0, "ready");
-	CHECK((g.features & VIRTIO_NET_F_CSUM) && (g.features & VIRTIO_NET_F_HOST_TSO4) &&
-		      (g.features & VIRTIO_NET_F_GUEST_CSUM),
-	      "offloads not offered with a tap: %llx", (unsigned long long)g.features);
+	CHECK((g.fx.features & VIRTIO_NET_F_CSUM) && (g.fx.features & VIRTIO_NET_F_HOST_TSO4) &&
+		      (g.fx.features & VIRTIO_NET_F_GUEST_CSUM),
+	      "offloads not offered with a tap: %llx", (unsigned long long)g.fx.features);
 	CHECK(ng_post_rx(&g, 0, 32, 2048) == 32, "post rx");
 
 	/* Guest TX appears on the tap. */
@@ -167,7 +167,7 @@ static int tap_roundtrip(const struct ng_mode *m, uint64_t wanted)
 	ng_frame(out, mac, PEER_MAC, sizeof(out), 77);
 	CHECK(send(ps, out, sizeof(out), 0) == (ssize_t)sizeof(out), "inject");
 	cond = (struct rx_cond){&g, out, sizeof(out), false};
-	CHECK(ng_pump(&g.dev, 1, guest_got, &cond, 2000), "injected frame not received");
+	CHECK(ng_pump(&g.fx.dev, 1, guest_got, &cond, 2000), "injected frame not received");
 
 	/* A partial checksum from the guest is accepted by the kernel. */
 	{
@@ -178,7 +178,7 @@ static int tap_roundtrip(const struct ng_mode *m, uint64_t wanted)
 
 		ng_frame(out, BCAST, mac, sizeof(out), 43);
 		CHECK(ng_send(&g, 0, &h, out, sizeof(out), true) == 0, "send csum");
-		CHECK(vdev_net_get_stats(g.dev, &st) == 0 && st.tx_frames == 2 &&
+		CHECK(vdev_net_get_stats(g.fx.dev, &st) == 0 && st.tx_frames == 2 &&
 			      st.tx_backend_err == 0,
 		      "tap refused a partial-checksum frame");
 	}
@@ -201,7 +201,7 @@ static int tap_multiqueue(void)
 	CHECK(rc == 0, "open multiqueue tap: %d", rc);
 	CHECK(be.nqueues == 2, "queues");
 	cfg.backend = &be;
-	rc = ng_open(&g, "tapmq", &ng_modes[1], false, &cfg);
+	rc = ng_open(&g, "tapmq", &fx_modes[1], false, &cfg);
 	CHECK(rc == 0, "device create: %d", rc);
 	CHECK(ng_ready(&g, VIRTIO_NET_F_MQ | VIRTIO_NET_F_CTRL_VQ, 2) == 0, "ready");
 	{
@@ -256,7 +256,7 @@ static int in_netns(int (*fn)(const void *), const void *arg)
 
 static int run_roundtrip(const void *arg)
 {
-	const struct ng_mode *m = arg;
+	const struct fx_mode *m = arg;
 	uint64_t want = VIRTIO_NET_F_MAC | VIRTIO_NET_F_CSUM | VIRTIO_NET_F_GUEST_CSUM |
 			VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_GUEST_TSO4 | VIRTIO_NET_F_MRG_RXBUF;
 
@@ -271,10 +271,10 @@ static int run_mq(const void *arg)
 
 Test(net_tap, frames_both_ways_through_a_tap)
 {
-	for (int i = 0; i < ng_nmodes; i++) {
-		int rc = in_netns(run_roundtrip, &ng_modes[i]);
+	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
+		int rc = in_netns(run_roundtrip, &fx_modes[i]);
 
-		cr_assert_eq(rc, 0, "%s: tap round trip failed (%d), see stderr", ng_modes[i].name,
+		cr_assert_eq(rc, 0, "%s: tap round trip failed (%d), see stderr", fx_modes[i].name,
 			     rc);
 	}
 }

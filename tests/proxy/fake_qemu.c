@@ -2,7 +2,6 @@
 #include "fake_qemu.h"
 
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -269,17 +268,3 @@ bool fq_log_has(const struct fake_qemu *fq, const char *needle)
 	return strstr(fq->log, needle) != NULL;
 }
 
-int fq_count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own descriptor */
-}

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "echo_dev.h"
+#include "fixture.h"
 #include "mpqemu.h"
 #include "proxy_conn.h"
 
@@ -72,7 +73,5 @@ uint64_t fq_intx_take(struct fake_qemu *fq);
 
 bool fq_log_has(const struct fake_qemu *fq, const char *needle);
 
-/* Open descriptors of this process, to catch leaks. */
-int fq_count_fds(void);
 
 #endif

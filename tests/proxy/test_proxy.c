@@ -287,11 +287,11 @@ Test(proxy, pollfds_and_orderly_close)
 Test(proxy, no_leaked_descriptors)
 {
 	struct fake_qemu fq;
-	int before = fq_count_fds();
+	int before = fx_count_fds();
 
 	open_ready(&fq);
 	fq_sysmem_default(&fq);
 	fq_set_irqfd(&fq); /* replaces the first pair */
 	fq_close(&fq);
-	cr_assert_eq(fq_count_fds(), before);
+	cr_assert_eq(fx_count_fds(), before);
 }

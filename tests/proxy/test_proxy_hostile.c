@@ -142,11 +142,11 @@ Test(proxy_hostile, fds_on_a_message_that_takes_none)
 	int before, efd = eventfd(0, EFD_CLOEXEC);
 
 	fq_open(&fq);
-	before = fq_count_fds();
+	before = fx_count_fds();
 	fq_send(&fq, MPQEMU_CMD_PCI_CFGREAD, &c, sizeof(c), &efd, 1);
 	expect_closed(&fq, -EPROTO, "PCI_CFGREAD with 1 file descriptors");
 	/* The connection is gone (socket closed); the received copy must be too. */
-	cr_assert_eq(fq_count_fds(), before - 1);
+	cr_assert_eq(fx_count_fds(), before - 1);
 	close(efd);
 	fq_close(&fq);
 }
@@ -160,11 +160,11 @@ Test(proxy_hostile, too_many_fds)
 	fq_open(&fq);
 	for (int i = 0; i < 12; i++)
 		fds[i] = fq.memfd;
-	before = fq_count_fds();
+	before = fx_count_fds();
 	fq_send_raw(&fq, &(struct mpqemu_hdr){.cmd = 0, .size = sizeof(m)}, 16, fds, 12);
 	fq_send_raw(&fq, &m, sizeof(m), NULL, 0);
 	expect_closed(&fq, -EPROTO, "more than 8 file descriptors");
-	cr_assert_eq(fq_count_fds(), before - 1, "only the socket went away");
+	cr_assert_eq(fx_count_fds(), before - 1, "only the socket went away");
 	fq_close(&fq);
 }
 

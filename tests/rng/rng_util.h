@@ -1,29 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Shared set-up for the virtio-rng suites: sim + rng device + driver peer, a fake
- * clock, and small request helpers. */
+/* virtio-rng on the test fixture: a fake clock and small request helpers. */
 #ifndef VDEV_TESTS_RNG_UTIL_H
 #define VDEV_TESTS_RNG_UTIL_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fixture.h"
 #include "vdev/rng.h"
 #include "vdev/vdev.h"
 
 struct rt {
-	struct vdev_sim *sim;
-	struct vdev_dev *dev;
-	struct vdev_drv *drv;
+	struct fx fx;    /* sim, device, driver */
 	uint64_t now_ns; /* the fake clock, when the config asked for it */
 };
-
-struct rt_mode {
-	enum vdev_pci_mode mode;
-	enum vdev_drv_access access;
-	const char *name;
-};
-extern const struct rt_mode rt_modes[];
-extern const int rt_nmodes;
 
 /* Options beyond the device config. */
 struct rt_opts {
@@ -35,7 +25,7 @@ struct rt_opts {
 
 /* Sim, device (cfg->pci.mode set from m), driver ready with queue 0 at its maximum.
  * `t` must not move while open (the fake clock points into it). Asserts on failure. */
-void rt_open(struct rt *t, const struct rt_mode *m, struct vdev_rng_config *cfg,
+void rt_open(struct rt *t, const struct fx_mode *m, struct vdev_rng_config *cfg,
 	     const struct rt_opts *o);
 void rt_close(struct rt *t);
 

@@ -5,7 +5,6 @@
  * per-poll bound, source retries, counters, create() arguments and host controls.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -45,23 +44,11 @@ static uint8_t pattern(size_t i)
 	return (uint8_t)(i * 7 + 3);
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	cr_assert_not_null(d);
-	while (readdir(d) != NULL)
-		n++;
-	closedir(d);
-	return n;
-}
-
 /* ---------------- data ---------------- */
 
 Test(rng, returns_random_data_all_modes)
 {
-	for (int m = 0; m < rt_nmodes; m++) {
+	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
 		struct vdev_rng_config cfg = {0};
 		struct rt t;
 		uint8_t *a, *b;
@@ -69,46 +56,46 @@ Test(rng, returns_random_data_all_modes)
 		uint32_t lens[2];
 		void *toks[2];
 
-		rt_open(&t, &rt_modes[m], &cfg, NULL);
+		rt_open(&t, &fx_modes[m], &cfg, NULL);
 		ga = rt_buf(&t, 64, 0, &a);
 		gb = rt_buf(&t, 64, 0, &b);
 		rt_submit1(&t, ga, 64, (void *)1);
 		rt_submit1(&t, gb, 64, (void *)2);
-		cr_assert_eq(rt_collect(&t, toks, lens, 2), 2, "%s", rt_modes[m].name);
+		cr_assert_eq(rt_collect(&t, toks, lens, 2), 2, "%s", fx_modes[m].name);
 		cr_assert_eq(toks[0], (void *)1);
-		cr_assert_eq(lens[0], 64, "%s: used len %u", rt_modes[m].name, lens[0]);
+		cr_assert_eq(lens[0], 64, "%s: used len %u", fx_modes[m].name, lens[0]);
 		cr_assert_eq(lens[1], 64);
-		cr_assert(!rt_all(a, 64, 0), "%s: all zeroes", rt_modes[m].name);
-		cr_assert(!rt_all(b, 64, 0), "%s: all zeroes", rt_modes[m].name);
+		cr_assert(!rt_all(a, 64, 0), "%s: all zeroes", fx_modes[m].name);
+		cr_assert(!rt_all(b, 64, 0), "%s: all zeroes", fx_modes[m].name);
 		cr_assert_neq(memcmp(a, b, 64), 0, "%s: two requests gave the same bytes",
-			      rt_modes[m].name);
+			      fx_modes[m].name);
 		cr_assert_eq(rt_stats(&t).requests, 2);
 		cr_assert_eq(rt_stats(&t).bytes_out, 128);
 		cr_assert_eq(rt_stats(&t).bytes_in, 0);
-		cr_assert_eq(vdev_dev_next_timeout_ms(t.dev), -1);
+		cr_assert_eq(vdev_dev_next_timeout_ms(t.fx.dev), -1);
 		rt_close(&t);
 	}
 }
 
 Test(rng, pci_identity_and_no_config)
 {
-	for (int m = 0; m < rt_nmodes; m++) {
+	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
 		struct vdev_rng_config cfg = {0};
 		struct rt t;
-		uint32_t want = rt_modes[m].mode == VDEV_PCI_MODERN ? 0x1044 : 0x1005;
+		uint32_t want = fx_modes[m].mode == VDEV_PCI_MODERN ? 0x1044 : 0x1005;
 
-		rt_open(&t, &rt_modes[m], &cfg, NULL);
-		cr_assert_eq(vdev_drv_pci_read(t.drv, PCIR_VENDOR, 2), 0x1af4);
-		cr_assert_eq(vdev_drv_pci_read(t.drv, PCIR_DEVICE, 2), want, "%s: device 0x%x",
-			     rt_modes[m].name, vdev_drv_pci_read(t.drv, PCIR_DEVICE, 2));
-		cr_assert_eq(vdev_drv_queue_size(t.drv, 0), VDEV_RNG_DEFAULT_QUEUE_SIZE);
+		rt_open(&t, &fx_modes[m], &cfg, NULL);
+		cr_assert_eq(vdev_drv_pci_read(t.fx.drv, PCIR_VENDOR, 2), 0x1af4);
+		cr_assert_eq(vdev_drv_pci_read(t.fx.drv, PCIR_DEVICE, 2), want, "%s: device 0x%x",
+			     fx_modes[m].name, vdev_drv_pci_read(t.fx.drv, PCIR_DEVICE, 2));
+		cr_assert_eq(vdev_drv_queue_size(t.fx.drv, 0), VDEV_RNG_DEFAULT_QUEUE_SIZE);
 		rt_close(&t);
 	}
 }
 
 Test(rng, indirect_and_multi_segment)
 {
-	for (int m = 0; m < rt_nmodes; m++) {
+	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
 		struct vdev_rng_config cfg = {0};
 		struct rt t;
 		uint8_t *p;
@@ -116,8 +103,8 @@ Test(rng, indirect_and_multi_segment)
 		uint32_t len;
 		struct vdev_drv_seg segs[3];
 
-		rt_open(&t, &rt_modes[m], &cfg, NULL);
-		cr_assert_neq(vdev_drv_features(t.drv) & VIRTIO_RING_F_INDIRECT_DESC, 0);
+		rt_open(&t, &fx_modes[m], &cfg, NULL);
+		cr_assert_neq(vdev_drv_features(t.fx.drv) & VIRTIO_RING_F_INDIRECT_DESC, 0);
 		g = rt_buf(&t, 300, 0, &p);
 		for (int i = 0; i < 3; i++)
 			segs[i] = (struct vdev_drv_seg){g + 100u * (uint32_t)i, 100, true};
@@ -125,7 +112,7 @@ Test(rng, indirect_and_multi_segment)
 		cr_assert_eq(rt_collect(&t, NULL, &len, 1), 1);
 		cr_assert_eq(len, 300);
 		cr_assert(!rt_all(p + 200, 100, 0), "%s: last segment not filled",
-			  rt_modes[m].name);
+			  fx_modes[m].name);
 		rt_close(&t);
 	}
 }
@@ -141,7 +128,7 @@ Test(rng, file_backend_gives_file_bytes_in_order_then_waits_at_eof)
 		data[i] = pattern(i);
 	for (size_t i = 0; i < sizeof(more); i++)
 		more[i] = (uint8_t)(0xC0 + i);
-	for (int m = 0; m < rt_nmodes; m++) {
+	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
 		struct vdev_rng_config cfg = {0};
 		struct rt t;
 		uint8_t *b[5];
@@ -152,7 +139,7 @@ Test(rng, file_backend_gives_file_bytes_in_order_then_waits_at_eof)
 
 		temp_file(path, sizeof(path), data, sizeof(data));
 		cfg.path = path;
-		rt_open(&t, &rt_modes[m], &cfg, &(struct rt_opts){.fake_clock = true});
+		rt_open(&t, &fx_modes[m], &cfg, &(struct rt_opts){.fake_clock = true});
 		for (int i = 0; i < 5; i++)
 			g[i] = rt_buf(&t, 300, 0xEE, &b[i]);
 		for (int i = 0; i < 3; i++)
@@ -161,24 +148,24 @@ Test(rng, file_backend_gives_file_bytes_in_order_then_waits_at_eof)
 		for (int i = 0; i < 3; i++) {
 			cr_assert_eq(lens[i], 300);
 			cr_assert_eq(memcmp(b[i], data + 300 * i, 300), 0,
-				     "%s: request %d is not the file's bytes", rt_modes[m].name, i);
+				     "%s: request %d is not the file's bytes", fx_modes[m].name, i);
 		}
 		/* 100 bytes left: a partial request, then the source is exhausted. */
 		rt_submit1(&t, g[3], 300, NULL);
 		cr_assert_eq(rt_collect(&t, NULL, lens, 5), 1);
-		cr_assert_eq(lens[0], 100, "%s: tail used len %u", rt_modes[m].name, lens[0]);
+		cr_assert_eq(lens[0], 100, "%s: tail used len %u", fx_modes[m].name, lens[0]);
 		cr_assert_eq(memcmp(b[3], data + 900, 100), 0);
 		cr_assert(rt_all(b[3] + 100, 200, 0xEE), "written past the data it had");
 		xs = rt_xstats(&t);
 		cr_assert(xs.source_failed);
 		cr_assert_eq(xs.source_failures, 1);
 		cr_assert_eq(rt_stats(&t).errors, 1);
-		cr_assert_neq(strstr(vdev_sim_last_log(t.sim), "exhausted"), NULL, "log: %s",
-			      vdev_sim_last_log(t.sim));
+		cr_assert_neq(strstr(vdev_sim_last_log(t.fx.sim), "exhausted"), NULL, "log: %s",
+			      vdev_sim_last_log(t.fx.sim));
 		/* The next request waits (never completed empty) and is retried slowly. */
 		rt_submit1(&t, g[4], 300, NULL);
 		cr_assert_eq(rt_collect(&t, NULL, lens, 5), 0);
-		to = vdev_dev_next_timeout_ms(t.dev);
+		to = vdev_dev_next_timeout_ms(t.fx.dev);
 		cr_assert(to > 0 && to <= VDEV_RNG_FAILED_RETRY_MS, "timeout %d", to);
 		rt_advance(&t, 10);
 		cr_assert_eq(rt_collect(&t, NULL, lens, 5), 0);
@@ -212,7 +199,7 @@ Test(rng, file_backend_wraps_when_asked)
 	temp_file(path, sizeof(path), data, sizeof(data));
 	cfg.path = path;
 	cfg.wrap = true;
-	rt_open(&t, &rt_modes[1], &cfg, NULL);
+	rt_open(&t, &fx_modes[1], &cfg, NULL);
 	g = rt_buf(&t, 250, 0, &p);
 	rt_submit1(&t, g, 250, NULL);
 	cr_assert_eq(rt_collect(&t, NULL, &len, 1), 1);
@@ -232,7 +219,7 @@ Test(rng, dev_urandom_path)
 	uint32_t len;
 	uint64_t g;
 
-	rt_open(&t, &rt_modes[0], &cfg, NULL);
+	rt_open(&t, &fx_modes[0], &cfg, NULL);
 	g = rt_buf(&t, 4096, 0, &p);
 	rt_submit1(&t, g, 4096, NULL);
 	cr_assert_eq(rt_collect(&t, NULL, &len, 1), 1);
@@ -245,22 +232,22 @@ Test(rng, dev_urandom_path)
 
 Test(rng, cap_one_mib_buffer_gets_exactly_cap)
 {
-	for (int m = 0; m < rt_nmodes; m++) {
+	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
 		struct vdev_rng_config cfg = {0};
 		struct rt t;
 		uint8_t *p;
 		uint32_t len;
 		uint64_t g;
 
-		rt_open(&t, &rt_modes[m], &cfg, NULL);
+		rt_open(&t, &fx_modes[m], &cfg, NULL);
 		g = rt_buf(&t, 1u << 20, 0xA5, &p);
 		rt_submit1(&t, g, 1u << 20, NULL);
 		cr_assert_eq(rt_collect(&t, NULL, &len, 1), 1);
 		cr_assert_eq(len, VDEV_RNG_DEFAULT_REQUEST_BYTES, "%s: used len %u",
-			     rt_modes[m].name, len);
+			     fx_modes[m].name, len);
 		cr_assert(rt_all(p + len, (1u << 20) - len, 0xA5), "%s: written past the cap",
-			  rt_modes[m].name);
-		cr_assert(!rt_all(p + len - 64, 64, 0xA5), "%s: cap not filled", rt_modes[m].name);
+			  fx_modes[m].name);
+		cr_assert(!rt_all(p + len - 64, 64, 0xA5), "%s: cap not filled", fx_modes[m].name);
 		cr_assert_eq(rt_stats(&t).bytes_out, VDEV_RNG_DEFAULT_REQUEST_BYTES);
 		cr_assert_eq(rt_xstats(&t).capped, 1);
 		rt_close(&t);
@@ -276,7 +263,7 @@ Test(rng, configured_cap_across_segments)
 	uint32_t len;
 	uint64_t g;
 
-	rt_open(&t, &rt_modes[1], &cfg, NULL);
+	rt_open(&t, &fx_modes[1], &cfg, NULL);
 	g = rt_buf(&t, 1200, 0xA5, &p);
 	for (int i = 0; i < 3; i++)
 		segs[i] = (struct vdev_drv_seg){g + 400u * (uint32_t)i, 400, true};
@@ -298,7 +285,7 @@ Test(rng, configured_cap_across_segments)
 
 Test(rng, readable_descriptors_ignored_and_counted)
 {
-	for (int m = 0; m < rt_nmodes; m++) {
+	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
 		struct vdev_rng_config cfg = {0};
 		struct rt t;
 		uint8_t *r, *w;
@@ -307,16 +294,16 @@ Test(rng, readable_descriptors_ignored_and_counted)
 		struct vdev_drv_seg segs[2];
 		struct vdev_dev_stats st;
 
-		rt_open(&t, &rt_modes[m], &cfg, NULL);
+		rt_open(&t, &fx_modes[m], &cfg, NULL);
 		gr = rt_buf(&t, 100, 0x11, &r);
 		gw = rt_buf(&t, 64, 0, &w);
 		segs[0] = (struct vdev_drv_seg){gr, 100, false};
 		segs[1] = (struct vdev_drv_seg){gw, 64, true};
 		rt_submit(&t, segs, 2, false, NULL);
 		cr_assert_eq(rt_collect(&t, NULL, &len, 1), 1);
-		cr_assert_eq(len, 64, "%s: readable bytes counted as written", rt_modes[m].name);
+		cr_assert_eq(len, 64, "%s: readable bytes counted as written", fx_modes[m].name);
 		cr_assert(rt_all(r, 100, 0x11), "%s: wrote into a readable buffer",
-			  rt_modes[m].name);
+			  fx_modes[m].name);
 		cr_assert(!rt_all(w, 64, 0));
 		/* Only readable: completed empty, counted as dropped. */
 		rt_submit(&t, segs, 1, false, NULL);
@@ -329,7 +316,7 @@ Test(rng, readable_descriptors_ignored_and_counted)
 		cr_assert_eq(st.bytes_out, 64);
 		cr_assert_eq(st.bytes_in, 0);
 		cr_assert_eq(rt_xstats(&t).readable_ignored, 200);
-		cr_assert_eq(vdev_drv_read_status(t.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+		cr_assert_eq(vdev_drv_read_status(t.fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
 		rt_close(&t);
 	}
 }
@@ -338,30 +325,30 @@ Test(rng, readable_descriptors_ignored_and_counted)
 
 Test(rng, rate_limit_token_bucket_on_fake_clock)
 {
-	for (int m = 0; m < rt_nmodes; m++) {
+	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
 		struct vdev_rng_config cfg = {.rate_bytes_per_sec = 4096};
 		struct rt t;
 		uint64_t g[16];
 		uint32_t lens[16];
 		uint8_t *p[16];
 
-		rt_open(&t, &rt_modes[m], &cfg, &(struct rt_opts){.fake_clock = true});
+		rt_open(&t, &fx_modes[m], &cfg, &(struct rt_opts){.fake_clock = true});
 		for (int i = 0; i < 16; i++) {
 			g[i] = rt_buf(&t, 512, 0xA5, &p[i]);
 			rt_submit1(&t, g[i], 512, NULL);
 		}
 		/* The bucket starts full: 4096 bytes, eight requests; the rest wait. */
-		cr_assert_eq(rt_collect(&t, NULL, lens, 16), 8, "%s", rt_modes[m].name);
+		cr_assert_eq(rt_collect(&t, NULL, lens, 16), 8, "%s", fx_modes[m].name);
 		cr_assert_eq(rt_stats(&t).bytes_out, 4096);
 		cr_assert(rt_all(p[8], 512, 0xA5), "a waiting request was written");
 		/* 512 tokens at 4096 B/s take 125 ms; polling earlier serves nothing. */
-		cr_assert_eq(vdev_dev_next_timeout_ms(t.dev), 125, "%s: timeout %d",
-			     rt_modes[m].name, vdev_dev_next_timeout_ms(t.dev));
+		cr_assert_eq(vdev_dev_next_timeout_ms(t.fx.dev), 125, "%s: timeout %d",
+			     fx_modes[m].name, vdev_dev_next_timeout_ms(t.fx.dev));
 		for (int i = 0; i < 5; i++)
-			vdev_dev_poll(t.dev);
+			vdev_dev_poll(t.fx.dev);
 		rt_advance(&t, 124);
 		cr_assert_eq(rt_collect(&t, NULL, lens, 16), 0);
-		cr_assert_eq(vdev_dev_next_timeout_ms(t.dev), 1);
+		cr_assert_eq(vdev_dev_next_timeout_ms(t.fx.dev), 1);
 		rt_advance(&t, 1);
 		cr_assert_eq(rt_collect(&t, NULL, lens, 16), 1);
 		cr_assert_eq(lens[0], 512);
@@ -370,7 +357,7 @@ Test(rng, rate_limit_token_bucket_on_fake_clock)
 		rt_advance(&t, 10000);
 		cr_assert_eq(rt_collect(&t, NULL, lens, 16), 7);
 		cr_assert_eq(rt_stats(&t).bytes_out, 16 * 512);
-		cr_assert_eq(vdev_dev_next_timeout_ms(t.dev), -1);
+		cr_assert_eq(vdev_dev_next_timeout_ms(t.fx.dev), -1);
 		cr_assert_geq(rt_xstats(&t).throttled, 2);
 		cr_assert_eq(rt_stats(&t).dropped, 0);
 		rt_close(&t);
@@ -385,14 +372,14 @@ Test(rng, rate_limit_large_request_served_per_burst)
 	uint8_t *p;
 	uint64_t g;
 
-	rt_open(&t, &rt_modes[1], &cfg, &(struct rt_opts){.fake_clock = true});
+	rt_open(&t, &fx_modes[1], &cfg, &(struct rt_opts){.fake_clock = true});
 	g = rt_buf(&t, 65536, 0xA5, &p);
 	rt_submit1(&t, g, 65536, NULL);
 	cr_assert_eq(rt_collect(&t, NULL, &len, 1), 1);
 	cr_assert_eq(len, 1024, "a request gets at most the bucket depth");
 	rt_submit1(&t, g, 65536, NULL);
 	cr_assert_eq(rt_collect(&t, NULL, &len, 1), 0);
-	cr_assert_eq(vdev_dev_next_timeout_ms(t.dev), 250);
+	cr_assert_eq(vdev_dev_next_timeout_ms(t.fx.dev), 250);
 	rt_advance(&t, 250);
 	cr_assert_eq(rt_collect(&t, NULL, &len, 1), 1);
 	cr_assert_eq(len, 1024);
@@ -417,7 +404,7 @@ static bool loop_collect(void *arg)
 	uint32_t len;
 	void *tok;
 
-	while (vdev_drv_dequeue(c->t->drv, 0, &tok, &len) == 1) {
+	while (vdev_drv_dequeue(c->t->fx.drv, 0, &tok, &len) == 1) {
 		cr_assert_eq(len, 1024);
 		c->left--;
 	}
@@ -433,12 +420,12 @@ Test(rng, rate_limit_real_clock_through_event_loop)
 	struct rt t;
 	int rc;
 
-	rt_open(&t, &rt_modes[1], &cfg, NULL);
+	rt_open(&t, &fx_modes[1], &cfg, NULL);
 	c.t = &t;
 	c.left = 32;
 	for (int i = 0; i < 32; i++)
 		rt_submit1(&t, rt_buf(&t, 1024, 0, NULL), 1024, NULL);
-	rc = dev_loop_until(&t.dev, 1, loop_collect, &c, 5000);
+	rc = dev_loop_until(&t.fx.dev, 1, loop_collect, &c, 5000);
 	cr_assert_eq(rc, 0, "loop: %d, %d left", rc, c.left);
 	cr_assert_eq(rt_stats(&t).bytes_out, 32 * 1024);
 	cr_assert_gt(rt_xstats(&t).throttled, 0);
@@ -451,19 +438,19 @@ Test(rng, set_rate_limit_at_run_time)
 	struct rt t;
 	uint32_t lens[4];
 
-	rt_open(&t, &rt_modes[1], &cfg, &(struct rt_opts){.fake_clock = true});
+	rt_open(&t, &fx_modes[1], &cfg, &(struct rt_opts){.fake_clock = true});
 	for (int i = 0; i < 4; i++)
 		rt_submit1(&t, rt_buf(&t, 100, 0, NULL), 100, NULL);
 	cr_assert_eq(rt_collect(&t, NULL, lens, 4), 1);
-	cr_assert_gt(vdev_dev_next_timeout_ms(t.dev), 0);
-	cr_assert_eq(vdev_rng_set_rate_limit(t.dev, 0, 0), 0);
+	cr_assert_gt(vdev_dev_next_timeout_ms(t.fx.dev), 0);
+	cr_assert_eq(vdev_rng_set_rate_limit(t.fx.dev, 0, 0), 0);
 	/* The waiting requests are looked at on the next poll, at once. */
-	cr_assert_eq(vdev_dev_next_timeout_ms(t.dev), 0);
+	cr_assert_eq(vdev_dev_next_timeout_ms(t.fx.dev), 0);
 	cr_assert_eq(rt_collect(&t, NULL, lens, 4), 0, "served outside poll");
-	vdev_dev_poll(t.dev);
+	vdev_dev_poll(t.fx.dev);
 	cr_assert_eq(rt_collect(&t, NULL, lens, 4), 3);
-	cr_assert_eq(vdev_rng_set_rate_limit(t.dev, VDEV_RNG_MAX_RATE + 1, 0), -EINVAL);
-	cr_assert_eq(vdev_rng_set_rate_limit(t.dev, 0, 10), -EINVAL);
+	cr_assert_eq(vdev_rng_set_rate_limit(t.fx.dev, VDEV_RNG_MAX_RATE + 1, 0), -EINVAL);
+	cr_assert_eq(vdev_rng_set_rate_limit(t.fx.dev, 0, 10), -EINVAL);
 	cr_assert_eq(vdev_rng_set_rate_limit(NULL, 10, 0), -EINVAL);
 	rt_close(&t);
 }
@@ -472,31 +459,31 @@ Test(rng, set_rate_limit_at_run_time)
 
 Test(rng, per_kick_bound_resumes_in_poll)
 {
-	for (int m = 0; m < rt_nmodes; m++) {
+	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
 		struct vdev_rng_config cfg = {.max_requests_per_poll = 4};
 		struct rt t;
 		uint64_t g[10];
 		uint32_t lens[10];
 		int got;
 
-		rt_open(&t, &rt_modes[m], &cfg, NULL);
+		rt_open(&t, &fx_modes[m], &cfg, NULL);
 		for (int i = 0; i < 10; i++) {
 			g[i] = rt_buf(&t, 32, 0, NULL);
-			cr_assert_eq(vdev_drv_enqueue(t.drv, 0,
+			cr_assert_eq(vdev_drv_enqueue(t.fx.drv, 0,
 						      &(struct vdev_drv_seg){g[i], 32, true}, 1,
 						      false, NULL),
 				     0);
 		}
-		vdev_drv_kick(t.drv, 0);
-		cr_assert_eq(rt_collect(&t, NULL, lens, 10), 4, "%s", rt_modes[m].name);
-		cr_assert_eq(vdev_dev_next_timeout_ms(t.dev), 0, "backlog must ask for a poll");
-		vdev_dev_poll(t.dev);
+		vdev_drv_kick(t.fx.drv, 0);
+		cr_assert_eq(rt_collect(&t, NULL, lens, 10), 4, "%s", fx_modes[m].name);
+		cr_assert_eq(vdev_dev_next_timeout_ms(t.fx.dev), 0, "backlog must ask for a poll");
+		vdev_dev_poll(t.fx.dev);
 		cr_assert_eq(rt_collect(&t, NULL, lens, 10), 4);
-		cr_assert_eq(vdev_dev_next_timeout_ms(t.dev), 0);
-		vdev_dev_poll(t.dev);
+		cr_assert_eq(vdev_dev_next_timeout_ms(t.fx.dev), 0);
+		vdev_dev_poll(t.fx.dev);
 		got = rt_collect(&t, NULL, lens, 10);
 		cr_assert_eq(got, 2);
-		cr_assert_eq(vdev_dev_next_timeout_ms(t.dev), -1);
+		cr_assert_eq(vdev_dev_next_timeout_ms(t.fx.dev), -1);
 		cr_assert_eq(rt_stats(&t).requests, 10);
 		rt_close(&t);
 	}
@@ -585,17 +572,17 @@ Test(rng, custom_backend_eagain_retried_on_timer_not_busy)
 		uint8_t *p;
 		uint64_t g;
 
-		rt_open(&t, &rt_modes[e ? 3 : 1], &cfg, &(struct rt_opts){.fake_clock = true});
+		rt_open(&t, &fx_modes[e ? 3 : 1], &cfg, &(struct rt_opts){.fake_clock = true});
 		g = rt_buf(&t, 128, 0, &p);
 		rt_submit1(&t, g, 128, NULL);
 		cr_assert_eq(src.calls, 1);
 		cr_assert_eq(rt_collect(&t, NULL, &len, 1), 0);
-		cr_assert_eq(vdev_dev_next_timeout_ms(t.dev), VDEV_RNG_RETRY_MS);
-		cr_assert_eq(vdev_dev_pollfds(t.dev, fds, 4), 0);
+		cr_assert_eq(vdev_dev_next_timeout_ms(t.fx.dev), VDEV_RNG_RETRY_MS);
+		cr_assert_eq(vdev_dev_pollfds(t.fx.dev, fds, 4), 0);
 		/* Polls and kicks before the timer do not ask the source again. */
 		for (int i = 0; i < 10; i++)
-			vdev_dev_poll(t.dev);
-		vdev_drv_kick(t.drv, 0);
+			vdev_dev_poll(t.fx.dev);
+		vdev_drv_kick(t.fx.drv, 0);
 		cr_assert_eq(src.calls, 1, "busy-looped on the source");
 		rt_advance(&t, VDEV_RNG_RETRY_MS);
 		cr_assert_eq(src.calls, 2);
@@ -626,18 +613,18 @@ Test(rng, custom_backend_pollfd_listed_while_waiting)
 
 	src.efd = eventfd(0, EFD_CLOEXEC);
 	cr_assert_geq(src.efd, 0);
-	rt_open(&t, &rt_modes[1], &cfg, &(struct rt_opts){.fake_clock = true});
-	cr_assert_eq(vdev_dev_pollfds(t.dev, fds, 4), 0, "fd listed while idle");
+	rt_open(&t, &fx_modes[1], &cfg, &(struct rt_opts){.fake_clock = true});
+	cr_assert_eq(vdev_dev_pollfds(t.fx.dev, fds, 4), 0, "fd listed while idle");
 	rt_submit1(&t, rt_buf(&t, 16, 0, NULL), 16, NULL);
 	cr_assert_eq(rt_collect(&t, NULL, &len, 1), 0);
-	cr_assert_eq(vdev_dev_pollfds(t.dev, fds, 4), 1);
+	cr_assert_eq(vdev_dev_pollfds(t.fx.dev, fds, 4), 1);
 	cr_assert_eq(fds[0].fd, src.efd);
 	cr_assert_eq(fds[0].events, VDEV_POLL_IN);
 	/* The fd fired: the embedder polls before the timer and the source is asked. */
-	vdev_dev_poll(t.dev);
+	vdev_dev_poll(t.fx.dev);
 	cr_assert_eq(rt_collect(&t, NULL, &len, 1), 1);
 	cr_assert_eq(len, 16);
-	cr_assert_eq(vdev_dev_pollfds(t.dev, fds, 4), 0);
+	cr_assert_eq(vdev_dev_pollfds(t.fx.dev, fds, 4), 0);
 	rt_close(&t);
 	close(src.efd);
 }
@@ -654,7 +641,7 @@ Test(rng, custom_backend_misbehaving_returns_are_errors)
 		uint32_t len;
 		uint8_t *p;
 
-		rt_open(&t, &rt_modes[1], &cfg, &(struct rt_opts){.fake_clock = true});
+		rt_open(&t, &fx_modes[1], &cfg, &(struct rt_opts){.fake_clock = true});
 		rt_submit1(&t, rt_buf(&t, 16, 0, &p), 16, NULL);
 		cr_assert_eq(rt_collect(&t, NULL, &len, 1), 0);
 		cr_assert(rt_xstats(&t).source_failed);
@@ -676,7 +663,7 @@ Test(rng, counters)
 	struct rt t;
 	uint32_t lens[8];
 
-	rt_open(&t, &rt_modes[2], &cfg, NULL);
+	rt_open(&t, &fx_modes[2], &cfg, NULL);
 	for (int i = 0; i < 3; i++)
 		rt_submit1(&t, rt_buf(&t, 50, 0, NULL), 50, NULL);
 	rt_submit1(&t, rt_buf(&t, 500, 0, NULL), 500, NULL);
@@ -692,7 +679,7 @@ Test(rng, counters)
 	cr_assert_eq(st.no_buffer, 0);
 	cr_assert_eq(rt_xstats(&t).capped, 1);
 	/* Counters survive a guest reset. */
-	cr_assert_eq(vdev_drv_reset(t.drv), 0);
+	cr_assert_eq(vdev_drv_reset(t.fx.drv), 0);
 	cr_assert_eq(rt_stats(&t).requests, 5);
 	rt_close(&t);
 }
@@ -783,7 +770,7 @@ Test(rng, create_refuses_bad_arguments_and_names_the_field)
 	};
 	struct vdev_sim_config scfg = {.ram_size = 1u << 20};
 	struct vdev_sim *sim;
-	int fds_before = count_fds();
+	int fds_before = fx_count_fds();
 
 	cr_assert_eq(vdev_sim_create(&scfg, &sim), 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -825,7 +812,7 @@ Test(rng, create_refuses_bad_arguments_and_names_the_field)
 		cr_assert_null(dev);
 	}
 	vdev_sim_destroy(sim);
-	cr_assert_eq(count_fds(), fds_before, "a refused create left a descriptor open");
+	cr_assert_eq(fx_count_fds(), fds_before, "a refused create left a descriptor open");
 }
 
 Test(rng, public_backend_constructors)

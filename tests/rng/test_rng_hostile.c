@@ -32,15 +32,15 @@ static void expect_broken_then_recovers(struct rt *t, uint64_t logs)
 {
 	uint32_t len;
 
-	cr_assert_neq(vdev_drv_read_status(t->drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
-	cr_assert_neq(vdev_drv_read_isr(t->drv) & VIRTIO_CR_ISR_CONF_CHANGED, 0,
+	cr_assert_neq(vdev_drv_read_status(t->fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+	cr_assert_neq(vdev_drv_read_isr(t->fx.drv) & VIRTIO_CR_ISR_CONF_CHANGED, 0,
 		      "no config interrupt");
-	cr_assert_gt(vdev_sim_log_count(t->sim), logs, "the break was not logged");
-	cr_assert_eq(vdev_drv_reset(t->drv), 0);
-	cr_assert_eq(vdev_drv_negotiate(t->drv, ~0ull, NULL), 0);
-	cr_assert_eq(vdev_drv_queue_setup(t->drv, 0, 0, VIRTIO_MSI_NO_VECTOR), 0);
-	cr_assert_eq(vdev_drv_driver_ok(t->drv), 0);
-	cr_assert_eq(vdev_drv_read_status(t->drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+	cr_assert_gt(vdev_sim_log_count(t->fx.sim), logs, "the break was not logged");
+	cr_assert_eq(vdev_drv_reset(t->fx.drv), 0);
+	cr_assert_eq(vdev_drv_negotiate(t->fx.drv, ~0ull, NULL), 0);
+	cr_assert_eq(vdev_drv_queue_setup(t->fx.drv, 0, 0, VIRTIO_MSI_NO_VECTOR), 0);
+	cr_assert_eq(vdev_drv_driver_ok(t->fx.drv), 0);
+	cr_assert_eq(vdev_drv_read_status(t->fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
 	rt_submit1(t, rt_buf(t, 64, 0, NULL), 64, NULL);
 	cr_assert_eq(rt_collect(t, NULL, &len, 1), 1, "no request served after the reset");
 	cr_assert_eq(len, 64);
@@ -65,7 +65,7 @@ static ssize_t guard_read(void *opaque, void *buf, size_t len)
 
 Test(rng_hostile, H40_gigabytes_of_aliased_writable_buffer_capped)
 {
-	for (int m = 0; m < rt_nmodes; m++) {
+	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
 		struct guard_src src = {.limit = 4ull * VDEV_RNG_DEFAULT_REQUEST_BYTES};
 		struct vdev_rng_backend be = {.version = 1, .opaque = &src, .read = guard_read};
 		struct vdev_rng_config cfg = {.queue_size = 256, .backend = &be};
@@ -74,24 +74,24 @@ Test(rng_hostile, H40_gigabytes_of_aliased_writable_buffer_capped)
 		uint64_t g;
 		uint32_t len;
 
-		rt_open(&t, &rt_modes[m], &cfg, &big_ram);
+		rt_open(&t, &fx_modes[m], &cfg, &big_ram);
 		g = rt_buf(&t, ALIAS_LEN, 0xA5, &p);
 		alias_chain(g, ALIAS_SEGS);
 		/* The same 3.98 GiB chain, again and again. */
 		for (int round = 0; round < 4; round++) {
 			rt_submit(&t, alias_segs, ALIAS_SEGS, false, NULL);
 			cr_assert_eq(rt_collect(&t, NULL, &len, 1), 1, "%s round %d",
-				     rt_modes[m].name, round);
+				     fx_modes[m].name, round);
 			cr_assert_eq(len, VDEV_RNG_DEFAULT_REQUEST_BYTES, "%s: used len %u",
-				     rt_modes[m].name, len);
+				     fx_modes[m].name, len);
 		}
 		cr_assert(rt_all(p, VDEV_RNG_DEFAULT_REQUEST_BYTES, 0x5A));
 		cr_assert(rt_all(p + VDEV_RNG_DEFAULT_REQUEST_BYTES,
 				 ALIAS_LEN - VDEV_RNG_DEFAULT_REQUEST_BYTES, 0xA5),
-			  "%s: wrote past the cap", rt_modes[m].name);
+			  "%s: wrote past the cap", fx_modes[m].name);
 		cr_assert_eq(rt_stats(&t).bytes_out, 4ull * VDEV_RNG_DEFAULT_REQUEST_BYTES);
 		cr_assert_eq(rt_xstats(&t).capped, 4);
-		cr_assert_eq(vdev_drv_read_status(t.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+		cr_assert_eq(vdev_drv_read_status(t.fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
 		rt_close(&t);
 	}
 }
@@ -110,13 +110,13 @@ Test(rng_hostile, H40_full_ring_of_gigabyte_chains_bounded_per_poll)
 	uint64_t g;
 	int total = 0, polls = 0;
 
-	rt_open(&t, &rt_modes[1], &cfg, &big_ram);
-	cr_assert_neq(vdev_drv_features(t.drv) & VIRTIO_RING_F_INDIRECT_DESC, 0);
+	rt_open(&t, &fx_modes[1], &cfg, &big_ram);
+	cr_assert_neq(vdev_drv_features(t.fx.drv) & VIRTIO_RING_F_INDIRECT_DESC, 0);
 	g = rt_buf(&t, ALIAS_LEN, 0xA5, NULL);
 	alias_chain(g, ALIAS_SEGS);
 	for (int i = 0; i < 256; i++)
-		cr_assert_eq(vdev_drv_enqueue(t.drv, 0, alias_segs, ALIAS_SEGS, true, NULL), 0);
-	vdev_drv_kick(t.drv, 0);
+		cr_assert_eq(vdev_drv_enqueue(t.fx.drv, 0, alias_segs, ALIAS_SEGS, true, NULL), 0);
+	vdev_drv_kick(t.fx.drv, 0);
 	for (;;) {
 		int n = rt_collect(&t, NULL, lens, 256);
 
@@ -127,12 +127,12 @@ Test(rng_hostile, H40_full_ring_of_gigabyte_chains_bounded_per_poll)
 		if (total == 256)
 			break;
 		cr_assert_eq(n, 16, "stalled after %d", total);
-		cr_assert_eq(vdev_dev_next_timeout_ms(t.dev), 0);
-		vdev_dev_poll(t.dev);
+		cr_assert_eq(vdev_dev_next_timeout_ms(t.fx.dev), 0);
+		vdev_dev_poll(t.fx.dev);
 		polls++;
 	}
 	cr_assert_eq(polls, 15);
-	cr_assert_eq(vdev_dev_next_timeout_ms(t.dev), -1);
+	cr_assert_eq(vdev_dev_next_timeout_ms(t.fx.dev), -1);
 	cr_assert_eq(rt_stats(&t).bytes_out, 256ull * VDEV_RNG_DEFAULT_REQUEST_BYTES);
 	rt_close(&t);
 }
@@ -146,17 +146,17 @@ Test(rng_hostile, H40_chain_over_4GiB_breaks_the_queue)
 	uint8_t *p;
 	uint64_t g, logs;
 
-	rt_open(&t, &rt_modes[1], &cfg, &big_ram);
+	rt_open(&t, &fx_modes[1], &cfg, &big_ram);
 	g = rt_buf(&t, ALIAS_LEN, 0xA5, &p);
 	alias_chain(g, 256);
-	(void)vdev_drv_read_isr(t.drv);
-	logs = vdev_sim_log_count(t.sim);
+	(void)vdev_drv_read_isr(t.fx.drv);
+	logs = vdev_sim_log_count(t.fx.sim);
 	rt_submit(&t, alias_segs, 256, true, NULL);
 	cr_assert_eq(rt_collect(&t, NULL, &len, 1), 0);
-	cr_assert_neq(vdev_drv_read_status(t.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+	cr_assert_neq(vdev_drv_read_status(t.fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
 	cr_assert(rt_all(p, 4096, 0xA5), "wrote into a refused chain");
 	cr_assert_eq(rt_stats(&t).bytes_out, 0);
-	cr_assert_eq(vdev_dev_next_timeout_ms(t.dev), -1);
+	cr_assert_eq(vdev_dev_next_timeout_ms(t.fx.dev), -1);
 	expect_broken_then_recovers(&t, logs);
 	rt_close(&t);
 }
@@ -164,7 +164,7 @@ Test(rng_hostile, H40_chain_over_4GiB_breaks_the_queue)
 /* Read the used index straight from guest memory. */
 static uint16_t used_idx(struct rt *t, uint64_t used_gpa)
 {
-	uint8_t *u = vdev_sim_ptr(t->sim, used_gpa, 4);
+	uint8_t *u = vdev_sim_ptr(t->fx.sim, used_gpa, 4);
 	uint16_t v;
 
 	memcpy(&v, u + 2, 2);
@@ -173,38 +173,38 @@ static uint16_t used_idx(struct rt *t, uint64_t used_gpa)
 
 Test(rng_hostile, H12_reset_while_requests_wait_for_the_rate_limiter)
 {
-	for (int m = 0; m < rt_nmodes; m++) {
+	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
 		struct vdev_rng_config cfg = {.rate_bytes_per_sec = 4096};
 		struct rt t;
 		uint8_t *p[8];
 		uint64_t used;
 		uint32_t lens[8];
 
-		rt_open(&t, &rt_modes[m], &cfg, &(struct rt_opts){.fake_clock = true});
-		cr_assert_eq(vdev_drv_queue_rings(t.drv, 0, NULL, NULL, &used), 0);
+		rt_open(&t, &fx_modes[m], &cfg, &(struct rt_opts){.fake_clock = true});
+		cr_assert_eq(vdev_drv_queue_rings(t.fx.drv, 0, NULL, NULL, &used), 0);
 		for (int i = 0; i < 8; i++)
 			rt_submit1(&t, rt_buf(&t, 1024, 0xA5, &p[i]), 1024, NULL);
 		cr_assert_eq(rt_collect(&t, NULL, lens, 8), 4);
-		cr_assert_gt(vdev_dev_next_timeout_ms(t.dev), 0);
-		cr_assert_eq(vdev_drv_reset(t.drv), 0);
-		cr_assert_eq(vdev_dev_next_timeout_ms(t.dev), -1, "%s: timer kept after reset",
-			     rt_modes[m].name);
+		cr_assert_gt(vdev_dev_next_timeout_ms(t.fx.dev), 0);
+		cr_assert_eq(vdev_drv_reset(t.fx.drv), 0);
+		cr_assert_eq(vdev_dev_next_timeout_ms(t.fx.dev), -1, "%s: timer kept after reset",
+			     fx_modes[m].name);
 		/* Plenty of tokens later, every way the device can be woken. */
 		rt_advance(&t, 10000);
-		vdev_dev_poll(t.dev);
+		vdev_dev_poll(t.fx.dev);
 		for (int i = 4; i < 8; i++)
 			cr_assert(rt_all(p[i], 1024, 0xA5), "%s: request %d written after reset",
-				  rt_modes[m].name, i);
+				  fx_modes[m].name, i);
 		cr_assert_eq(used_idx(&t, used), 4, "%s: used ring written after reset",
-			     rt_modes[m].name);
+			     fx_modes[m].name);
 		cr_assert_eq(rt_stats(&t).requests, 4);
 		cr_assert_eq(rt_stats(&t).bytes_out, 4096);
 		/* The device works again after the driver sets it up anew; the bucket was
 		 * not refilled by the reset, only by time. */
-		cr_assert_eq(vdev_drv_negotiate(t.drv, ~0ull, NULL), 0);
-		cr_assert_eq(vdev_drv_queue_setup(t.drv, 0, 0, VIRTIO_MSI_NO_VECTOR), 0);
-		cr_assert_eq(vdev_drv_driver_ok(t.drv), 0);
-		vdev_dev_poll(t.dev);
+		cr_assert_eq(vdev_drv_negotiate(t.fx.drv, ~0ull, NULL), 0);
+		cr_assert_eq(vdev_drv_queue_setup(t.fx.drv, 0, 0, VIRTIO_MSI_NO_VECTOR), 0);
+		cr_assert_eq(vdev_drv_driver_ok(t.fx.drv), 0);
+		vdev_dev_poll(t.fx.dev);
 		rt_submit1(&t, rt_buf(&t, 64, 0, NULL), 64, NULL);
 		cr_assert_eq(rt_collect(&t, NULL, lens, 8), 1);
 		cr_assert_eq(lens[0], 64);
@@ -218,14 +218,14 @@ Test(rng_hostile, H12_reset_does_not_refill_the_bucket)
 	struct rt t;
 	uint32_t lens[4];
 
-	rt_open(&t, &rt_modes[1], &cfg, &(struct rt_opts){.fake_clock = true});
+	rt_open(&t, &fx_modes[1], &cfg, &(struct rt_opts){.fake_clock = true});
 	rt_submit1(&t, rt_buf(&t, 1024, 0, NULL), 1024, NULL);
 	cr_assert_eq(rt_collect(&t, NULL, lens, 4), 1);
-	cr_assert_eq(vdev_drv_reset(t.drv), 0);
-	cr_assert_eq(vdev_drv_negotiate(t.drv, ~0ull, NULL), 0);
-	cr_assert_eq(vdev_drv_queue_setup(t.drv, 0, 0, VIRTIO_MSI_NO_VECTOR), 0);
-	cr_assert_eq(vdev_drv_driver_ok(t.drv), 0);
-	vdev_dev_poll(t.dev);
+	cr_assert_eq(vdev_drv_reset(t.fx.drv), 0);
+	cr_assert_eq(vdev_drv_negotiate(t.fx.drv, ~0ull, NULL), 0);
+	cr_assert_eq(vdev_drv_queue_setup(t.fx.drv, 0, 0, VIRTIO_MSI_NO_VECTOR), 0);
+	cr_assert_eq(vdev_drv_driver_ok(t.fx.drv), 0);
+	vdev_dev_poll(t.fx.dev);
 	rt_submit1(&t, rt_buf(&t, 1024, 0, NULL), 1024, NULL);
 	cr_assert_eq(rt_collect(&t, NULL, lens, 4), 0, "a reset bought a fresh bucket");
 	rt_advance(&t, 1000);
@@ -259,11 +259,11 @@ Test(rng_hostile, H12_reset_while_the_source_is_not_ready)
 	uint32_t len;
 	uint8_t *p;
 
-	rt_open(&t, &rt_modes[3], &cfg, &(struct rt_opts){.fake_clock = true});
-	cr_assert_eq(vdev_drv_queue_rings(t.drv, 0, NULL, NULL, &used), 0);
+	rt_open(&t, &fx_modes[3], &cfg, &(struct rt_opts){.fake_clock = true});
+	cr_assert_eq(vdev_drv_queue_rings(t.fx.drv, 0, NULL, NULL, &used), 0);
 	rt_submit1(&t, rt_buf(&t, 256, 0xA5, &p), 256, NULL);
 	cr_assert_eq(rt_collect(&t, NULL, &len, 1), 0);
-	cr_assert_eq(vdev_drv_reset(t.drv), 0);
+	cr_assert_eq(vdev_drv_reset(t.fx.drv), 0);
 	src.ready = true;
 	rt_advance(&t, 1000);
 	cr_assert(rt_all(p, 256, 0xA5), "written after reset");
@@ -275,7 +275,7 @@ Test(rng_hostile, H12_reset_while_the_source_is_not_ready)
 
 Test(rng_hostile, H22_device_never_writes_readable_buffers)
 {
-	for (int m = 0; m < rt_nmodes; m++) {
+	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
 		struct vdev_rng_config cfg = {0};
 		struct vdev_drv_seg segs[4];
 		struct rt t;
@@ -283,7 +283,7 @@ Test(rng_hostile, H22_device_never_writes_readable_buffers)
 		uint64_t g;
 		uint32_t lens[2];
 
-		rt_open(&t, &rt_modes[m], &cfg, NULL);
+		rt_open(&t, &fx_modes[m], &cfg, NULL);
 		g = rt_buf(&t, 4096, 0x33, &r);
 		/* Only readable descriptors, big ones, directly and through a table. */
 		for (int i = 0; i < 4; i++)
@@ -293,7 +293,7 @@ Test(rng_hostile, H22_device_never_writes_readable_buffers)
 		cr_assert_eq(rt_collect(&t, NULL, lens, 2), 2);
 		cr_assert_eq(lens[0], 0);
 		cr_assert_eq(lens[1], 0);
-		cr_assert(rt_all(r, 4096, 0x33), "%s: readable buffer written", rt_modes[m].name);
+		cr_assert(rt_all(r, 4096, 0x33), "%s: readable buffer written", fx_modes[m].name);
 		cr_assert_eq(rt_stats(&t).bytes_out, 0);
 		cr_assert_eq(rt_stats(&t).dropped, 2);
 		rt_close(&t);
@@ -310,22 +310,22 @@ Test(rng_hostile, H29_fragmented_chain_past_the_iovec_capacity_breaks)
 	uint8_t *p;
 	uint64_t g, logs;
 
-	rt_open(&t, &rt_modes[1], &cfg, &(struct rt_opts){.frag = 4096});
+	rt_open(&t, &fx_modes[1], &cfg, &(struct rt_opts){.frag = 4096});
 	g = rt_buf(&t, 4u << 20, 0xA5, &p);
-	(void)vdev_drv_read_isr(t.drv);
-	logs = vdev_sim_log_count(t.sim);
+	(void)vdev_drv_read_isr(t.fx.drv);
+	logs = vdev_sim_log_count(t.fx.sim);
 	rt_submit1(&t, g, 4u << 20, NULL);
 	cr_assert_eq(rt_collect(&t, NULL, &len, 1), 0);
-	cr_assert_neq(vdev_drv_read_status(t.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
-	cr_assert_neq(vdev_drv_read_isr(t.drv) & VIRTIO_CR_ISR_CONF_CHANGED, 0,
+	cr_assert_neq(vdev_drv_read_status(t.fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+	cr_assert_neq(vdev_drv_read_isr(t.fx.drv) & VIRTIO_CR_ISR_CONF_CHANGED, 0,
 		      "no config interrupt");
-	cr_assert_gt(vdev_sim_log_count(t.sim), logs, "the break was not logged");
+	cr_assert_gt(vdev_sim_log_count(t.fx.sim), logs, "the break was not logged");
 	cr_assert(rt_all(p, 4u << 20, 0xA5));
 	/* A reset brings it back, and a fragmented buffer within capacity works. */
-	cr_assert_eq(vdev_drv_reset(t.drv), 0);
-	cr_assert_eq(vdev_drv_negotiate(t.drv, ~0ull, NULL), 0);
-	cr_assert_eq(vdev_drv_queue_setup(t.drv, 0, 0, VIRTIO_MSI_NO_VECTOR), 0);
-	cr_assert_eq(vdev_drv_driver_ok(t.drv), 0);
+	cr_assert_eq(vdev_drv_reset(t.fx.drv), 0);
+	cr_assert_eq(vdev_drv_negotiate(t.fx.drv, ~0ull, NULL), 0);
+	cr_assert_eq(vdev_drv_queue_setup(t.fx.drv, 0, 0, VIRTIO_MSI_NO_VECTOR), 0);
+	cr_assert_eq(vdev_drv_driver_ok(t.fx.drv), 0);
 	rt_submit1(&t, g, 256u << 10, NULL);
 	cr_assert_eq(rt_collect(&t, NULL, &len, 1), 1);
 	cr_assert_eq(len, VDEV_RNG_DEFAULT_REQUEST_BYTES);

@@ -6,26 +6,26 @@
 
 /* ---------------- opening a device ---------------- */
 
-bool is_legacy(const struct harness_combo *c)
+bool is_legacy(const struct fx_mode *c)
 {
 	return c->access == VDEV_DRV_LEGACY;
 }
 
-void open_combo(struct harness *h, const struct harness_combo *c, const struct echo_dev_config *e)
+void open_combo(struct harness *h, const struct fx_mode *c, const struct echo_dev_config *e)
 {
 	int rc = harness_open(h, c->mode, c->access, e);
 
 	cr_assert_eq(rc, 0, "%s: harness_open = %d", c->name, rc);
 }
 
-void open_acked(struct harness *h, const struct harness_combo *c, const struct echo_dev_config *e)
+void open_acked(struct harness *h, const struct fx_mode *c, const struct echo_dev_config *e)
 {
 	open_combo(h, c, e);
 	vdev_drv_write_status(h->drv, ACK);
 	vdev_drv_write_status(h->drv, ACK | DRV);
 }
 
-void open_combo_msix(struct harness *h, const struct harness_combo *c)
+void open_combo_msix(struct harness *h, const struct fx_mode *c)
 {
 	int rc = harness_open_msix(h, c->mode, c->access);
 
@@ -33,7 +33,7 @@ void open_combo_msix(struct harness *h, const struct harness_combo *c)
 	cr_assert(vdev_pci_msix_enabled(echo_dev_pci(h->dev)), "%s: MSI-X not enabled", c->name);
 }
 
-void open_ready(struct harness *h, const struct harness_combo *c, const struct echo_dev_config *e,
+void open_ready(struct harness *h, const struct fx_mode *c, const struct echo_dev_config *e,
 		uint64_t features, uint16_t qsize)
 {
 	int rc;
@@ -46,20 +46,9 @@ void open_ready(struct harness *h, const struct harness_combo *c, const struct e
 void open_sim(struct harness *h, enum vdev_pci_mode mode, enum vdev_drv_access access,
 	      struct echo_dev_config ecfg, uint64_t ram_size, uint64_t frag)
 {
-	struct vdev_sim_config scfg = {.ram_base = 0, .ram_size = ram_size, .frag = frag};
-	struct vdev_drv_config dcfg = {.access = access};
-	int rc;
+	int rc = harness_open_full(h, mode, access, &ecfg, false, ram_size, frag);
 
-	memset(h, 0, sizeof(*h));
-	h->mode = mode;
-	h->access = access;
-	ecfg.pci.mode = mode;
-	rc = vdev_sim_create(&scfg, &h->sim);
-	cr_assert_eq(rc, 0, "vdev_sim_create: %d", rc);
-	rc = echo_dev_create(vdev_sim_vmctx(h->sim), "echo0", &ecfg, &h->dev);
-	cr_assert_eq(rc, 0, "echo_dev_create: %d", rc);
-	rc = vdev_drv_open(h->sim, echo_dev_pci(h->dev), &dcfg, &h->drv);
-	cr_assert_eq(rc, 0, "vdev_drv_open: %d", rc);
+	cr_assert_eq(rc, 0, "harness_open_full: %d", rc);
 }
 
 /* ---------------- statistics ---------------- */
@@ -137,7 +126,7 @@ void msix_disable(struct harness *h)
 	cr_assert(!vdev_pci_msix_enabled(echo_dev_pci(h->dev)));
 }
 
-void set_config_vector(struct harness *h, const struct harness_combo *c, uint16_t v)
+void set_config_vector(struct harness *h, const struct fx_mode *c, uint16_t v)
 {
 	if (is_legacy(c))
 		lwr(h, VIRTIO_CR_CFGVEC, 2, v);

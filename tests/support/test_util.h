@@ -29,10 +29,9 @@
 			  #actual, a__, e__);                                            \
 	} while (0)
 
-/* `c` walks harness_combos: every combo, the modern-access ones, the legacy-access ones. */
+/* `c` walks fx_modes: every combo, the modern-access ones, the legacy-access ones. */
 #define FOR_EACH_COMBO(c)                                                                   \
-	for (const struct harness_combo *c = harness_combos; c < harness_combos + harness_ncombos; \
-	     c++)
+	for (const struct fx_mode *c = fx_modes; c < fx_modes + FX_NMODES; c++)
 #define FOR_EACH_MODERN(c)                                                                  \
 	FOR_EACH_COMBO(c)                                                                   \
 	if (c->access == VDEV_DRV_LEGACY)                                                   \
@@ -62,16 +61,16 @@
 /* ---------------- opening a device ---------------- */
 
 /* The combo uses the legacy interface. */
-bool is_legacy(const struct harness_combo *c);
+bool is_legacy(const struct fx_mode *c);
 
 /* harness_open() for the combo (`e` may be NULL), asserting it worked. */
-void open_combo(struct harness *h, const struct harness_combo *c, const struct echo_dev_config *e);
+void open_combo(struct harness *h, const struct fx_mode *c, const struct echo_dev_config *e);
 /* open_combo(), then the driver sets ACKNOWLEDGE and then DRIVER. */
-void open_acked(struct harness *h, const struct harness_combo *c, const struct echo_dev_config *e);
+void open_acked(struct harness *h, const struct fx_mode *c, const struct echo_dev_config *e);
 /* harness_open_msix() for the combo, asserting it worked and MSI-X is on. */
-void open_combo_msix(struct harness *h, const struct harness_combo *c);
+void open_combo_msix(struct harness *h, const struct fx_mode *c);
 /* open_combo(), then harness_ready(h, features, qsize), asserting both worked. */
-void open_ready(struct harness *h, const struct harness_combo *c, const struct echo_dev_config *e,
+void open_ready(struct harness *h, const struct fx_mode *c, const struct echo_dev_config *e,
 		uint64_t features, uint16_t qsize);
 /*
  * What harness_open() builds, with the sim's RAM size and fragmentation chosen:
@@ -115,7 +114,7 @@ void msix_program(struct harness *h, int v, uint32_t data, bool masked);
 /* The driver switches MSI-X off in the capability (asserts it is off). */
 void msix_disable(struct harness *h);
 /* The config change vector, through the interface the combo uses. */
-void set_config_vector(struct harness *h, const struct harness_combo *c, uint16_t v);
+void set_config_vector(struct harness *h, const struct fx_mode *c, uint16_t v);
 
 /* ---------------- requests ---------------- */
 

@@ -2,7 +2,6 @@
 #include "fake_front.h"
 
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -69,20 +68,6 @@ static void ff_log(void *opaque, enum vdev_log_level level, const char *devname,
 bool ff_log_has(const struct fake_front *ff, const char *needle)
 {
 	return strstr(ff->log, needle) != NULL;
-}
-
-int ff_count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	cr_assert_not_null(d);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
 }
 
 /* --- set-up --- */

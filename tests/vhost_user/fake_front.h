@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "echo_dev.h"
+#include "fixture.h"
 #include "vhost_user.h"
 #include "vhost_user_msg.h"
 
@@ -124,6 +125,5 @@ const uint8_t *ff_out_buf(struct fake_front *ff, int q, uint16_t head);
 void ff_round_trip(struct fake_front *ff, int q, uint8_t fill);
 
 bool ff_log_has(const struct fake_front *ff, const char *needle);
-int ff_count_fds(void);
 
 #endif

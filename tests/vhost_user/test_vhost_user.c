@@ -356,7 +356,7 @@ Test(vhost_user, messages_split_across_reads_are_reassembled)
 
 Test(vhost_user, destroy_releases_every_descriptor)
 {
-	int before = ff_count_fds();
+	int before = fx_count_fds();
 	struct fake_front ff;
 	int sv[2];
 
@@ -371,7 +371,7 @@ Test(vhost_user, destroy_releases_every_descriptor)
 	close(sv[1]);
 	ff_round_trip(&ff, 0, 9);
 	ff_close(&ff);
-	cr_assert_eq(ff_count_fds(), before);
+	cr_assert_eq(fx_count_fds(), before);
 }
 
 /* QEMU resends the table whenever its memory map changes; the same RAM must not

@@ -41,7 +41,7 @@ Test(vhost_user_hostile, oversized_payload_closes)
 
 Test(vhost_user_hostile, oversized_payload_with_fds_leaks_nothing)
 {
-	int before = ff_count_fds();
+	int before = fx_count_fds();
 	struct fake_front ff;
 	struct vu_hdr h = {.request = 77, .flags = VU_VERSION, .size = 100000};
 	int efd = eventfd(0, EFD_CLOEXEC);
@@ -52,7 +52,7 @@ Test(vhost_user_hostile, oversized_payload_with_fds_leaks_nothing)
 	cr_assert_eq(ff_handle(&ff), -EMSGSIZE);
 	close(efd);
 	ff_close(&ff);
-	cr_assert_eq(ff_count_fds(), before);
+	cr_assert_eq(fx_count_fds(), before);
 }
 
 Test(vhost_user_hostile, unknown_request_with_need_reply_gets_an_error)
@@ -174,7 +174,7 @@ Test(vhost_user_hostile, ring_index_out_of_range)
 
 Test(vhost_user_hostile, too_many_fds)
 {
-	int before = ff_count_fds();
+	int before = fx_count_fds();
 	struct fake_front ff;
 	uint64_t idx = 0;
 	int efd[12];
@@ -203,7 +203,7 @@ Test(vhost_user_hostile, too_many_fds)
 	ff_close(&ff);
 	for (int i = 0; i < 12; i++)
 		close(efd[i]);
-	cr_assert_eq(ff_count_fds(), before, "every descriptor received was closed");
+	cr_assert_eq(fx_count_fds(), before, "every descriptor received was closed");
 }
 
 Test(vhost_user_hostile, kick_without_fd_and_call_fd_count_mismatch)
@@ -244,7 +244,7 @@ static void mem_table(struct fake_front *ff, uint32_t n, const struct vu_region 
 
 Test(vhost_user_hostile, bad_memory_tables_are_refused_and_the_old_one_stays)
 {
-	int before = ff_count_fds();
+	int before = fx_count_fds();
 	struct fake_front ff;
 	struct vu_region overlap[2] = {
 		{.gpa = 0, .size = 0x10000, .uaddr = 0x10000000, .mmap_offset = 0},
@@ -272,7 +272,7 @@ Test(vhost_user_hostile, bad_memory_tables_are_refused_and_the_old_one_stays)
 	memset(p + 4, 0, 4);
 	cr_assert_eq(ff_send(&ff, VU_SET_MEM_TABLE, false, p, sizeof(p), NULL, 0), -EPROTO);
 	ff_close(&ff);
-	cr_assert_eq(ff_count_fds(), before);
+	cr_assert_eq(fx_count_fds(), before);
 }
 
 Test(vhost_user_hostile, memory_pulled_from_under_a_running_ring)

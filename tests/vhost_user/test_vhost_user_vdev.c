@@ -98,7 +98,7 @@ static int failing_factory(void *arg, struct vmctx *ctx, struct vdev_dev **out)
 
 Test(vhost_user_vdev, a_failing_factory_leaves_the_socket_to_the_caller)
 {
-	int before = ff_count_fds();
+	int before = fx_count_fds();
 	struct vhost_user_conn *conn = NULL;
 	int sv[2];
 
@@ -111,5 +111,5 @@ Test(vhost_user_vdev, a_failing_factory_leaves_the_socket_to_the_caller)
 		     -EINVAL);
 	close(sv[0]);
 	close(sv[1]);
-	cr_assert_eq(ff_count_fds(), before);
+	cr_assert_eq(fx_count_fds(), before);
 }
