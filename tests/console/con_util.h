@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "vdev/console.h"
+#include "vdev/driver.h"
 #include "vdev/vdev.h"
 
 /* Control events (virtio 1.x, 5.3.6.2). */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "dev_loop.h"
+#include "vdev/driver.h"
 #include "vdev/net.h"
 #include "vdev/vdev.h"
 

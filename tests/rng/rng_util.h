@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vdev/driver.h"
 #include "vdev/rng.h"
 #include "vdev/vdev.h"
 

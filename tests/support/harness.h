@@ -4,6 +4,7 @@
 #define VDEV_TESTS_HARNESS_H
 
 #include "echo_dev.h"
+#include "vdev/driver.h"
 #include "vdev/vdev.h"
 
 struct harness {

@@ -22,6 +22,7 @@
 
 #include "trace/trace_device.h"
 #include "trace/trace_format.h"
+#include "vdev/driver.h"
 #include "vdev/vdev.h"
 
 #define RAM_SIZE (8u << 20)

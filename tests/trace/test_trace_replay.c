@@ -16,6 +16,7 @@
 
 #include "trace/replay.h"
 #include "trace/trace_format.h"
+#include "vdev/driver.h"
 #include "vdev/vdev.h"
 #include "vdev/trace.h"
 
