@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vdev/driver.h>
 #include <vdev/vdev.h>
 
 #define DEMO_QSIZE 64

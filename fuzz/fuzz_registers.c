@@ -15,6 +15,7 @@
 
 #include "echo_dev.h"
 #include "fuzz_input.h"
+#include "vdev/driver.h"
 #include "vdev/vdev.h"
 
 #define RAM (1u << 20) /* small: every input builds a fresh machine */

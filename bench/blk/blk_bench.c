@@ -25,6 +25,7 @@
 
 #include "dev_loop.h"
 #include "vdev/blk.h"
+#include "vdev/driver.h"
 #include "vdev/vdev.h"
 
 #define FILE_SIZE (64ULL << 20)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "dev_loop.h"
+#include "vdev/driver.h"
 #include "vdev/net.h"
 #include "vdev/vdev.h"
 

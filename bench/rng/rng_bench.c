@@ -17,6 +17,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "vdev/driver.h"
 #include "vdev/rng.h"
 #include "vdev/vdev.h"
 

@@ -10,6 +10,7 @@
 
 #include "fixture.h"
 #include "vdev/console.h"
+#include "vdev/driver.h"
 #include "vdev/vdev.h"
 
 /* Control events (virtio 1.x, 5.3.6.2). */

@@ -13,6 +13,7 @@
 
 #include "dev_loop.h"
 #include "fixture.h"
+#include "vdev/driver.h"
 #include "vdev/net.h"
 #include "vdev/vdev.h"
 

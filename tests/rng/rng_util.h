@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "fixture.h"
+#include "vdev/driver.h"
 #include "vdev/rng.h"
 #include "vdev/vdev.h"
 

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vdev/driver.h"
 #include "vdev/vdev.h"
 
 /* ---------------- the mode x access matrix ---------------- */

@@ -6,6 +6,7 @@
 
 #include "echo_dev.h"
 #include "fixture.h"
+#include "vdev/driver.h"
 #include "vdev/vdev.h"
 
 struct harness {

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "vdev/driver.h"
 #include "vdev/vdev.h"
 
 struct thost {

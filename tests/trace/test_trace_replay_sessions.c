@@ -15,6 +15,7 @@
 
 #include "replay/replay.h"
 #include "trace/trace_format.h"
+#include "vdev/driver.h"
 #include "vdev/vdev.h"
 #include "vdev/trace.h"
 #include "trace_builder.h"

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "trace/trace_format.h"
+#include "vdev/driver.h"
 #include "vdev/vdev.h"
 
 #define RAM_SIZE (8u << 20)
