@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "core/virtio_internal.h"
 #include "core/vmctx.h"
 #include "devices/dev_internal.h"
 #include "trace/trace_device.h"
@@ -278,7 +279,8 @@ static bool attachable(struct vdev_dev *dev)
 	bool ok;
 
 	pthread_mutex_lock(&dev->lock);
-	ok = dev->base.trace == NULL && dev->base.transport_priv == NULL;
+	ok = vdev_virtio_trace(&dev->base) == NULL &&
+	     vdev_virtio_transport_priv(&dev->base) == NULL;
 	pthread_mutex_unlock(&dev->lock);
 	return ok;
 }
@@ -307,14 +309,15 @@ VDEV_EXPORT int vdev_trace_start(struct vdev_dev *dev, const struct vdev_trace_c
 	}
 	t->fd = rc;
 	pthread_mutex_lock(&dev->lock);
-	if (dev->base.trace != NULL || dev->base.transport_priv != NULL) {
+	if (vdev_virtio_trace(&dev->base) != NULL ||
+	    vdev_virtio_transport_priv(&dev->base) != NULL) {
 		rc = -EINVAL;
 	} else {
 		put_setup(t, dev);
 		rc = t->error;
 	}
 	if (rc == 0) {
-		dev->base.trace = t;
+		vdev_virtio_set_trace(&dev->base, t);
 		t->pci->trace = t;
 	}
 	pthread_mutex_unlock(&dev->lock);
@@ -400,8 +403,8 @@ VDEV_EXPORT uint64_t vdev_trace_bytes(const struct vdev_trace *t)
 /* Let go of the device: no hook reaches this recorder any more. Device lock held. */
 static void unhook(struct vdev_trace *t)
 {
-	if (t->base != NULL && t->base->trace == t)
-		t->base->trace = NULL;
+	if (t->base != NULL && vdev_virtio_trace(t->base) == t)
+		vdev_virtio_set_trace(t->base, NULL);
 	if (t->pci != NULL && t->pci->trace == t)
 		t->pci->trace = NULL;
 	trace_rings_free(t);
