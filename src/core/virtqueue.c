@@ -257,10 +257,11 @@ static int walk_chain(struct chain_walk *w, uint16_t head)
 }
 
 /* Write one used element; the index that makes it visible is published separately. */
-static void put_used(struct virtio_vq_info *vq, uint16_t head, uint32_t len)
+static void put_used(struct virtio_vq_info *vq, struct vdev_vq_priv *p, uint16_t head,
+		     uint32_t len)
 {
 	uint16_t slot = vq->used_idx & (uint16_t)(vq->qsize - 1);
-	volatile uint32_t *elem = used_elem(vq->priv, slot);
+	volatile uint32_t *elem = used_elem(p, slot);
 	struct vmctx *ctx = vq->base->vmctx;
 
 	elem[0] = htole32(head);
@@ -271,9 +272,8 @@ static void put_used(struct virtio_vq_info *vq, uint16_t head, uint32_t len)
 }
 
 /* Make every element written so far visible to the driver. */
-static void publish_used_idx(struct virtio_vq_info *vq)
+static void publish_used_idx(struct virtio_vq_info *vq, struct vdev_vq_priv *p)
 {
-	struct vdev_vq_priv *p = vq->priv;
 	struct vmctx *ctx = vq->base->vmctx;
 
 	if (p->used_published == vq->used_idx)
@@ -292,10 +292,8 @@ static void publish_used_idx(struct virtio_vq_info *vq)
  * Every way of draining a ring (vq_has_descs, or vq_getchain until it returns 0) goes
  * through here, so no device can forget it.
  */
-static uint16_t refresh_avail(struct virtio_vq_info *vq)
+static uint16_t refresh_avail(struct virtio_vq_info *vq, struct vdev_vq_priv *p)
 {
-	struct vdev_vq_priv *p = vq->priv;
-
 	if (vq->last_avail != p->avail_shadow)
 		return p->avail_shadow;
 	p->avail_shadow = load_avail_idx(p);
@@ -309,9 +307,9 @@ static uint16_t refresh_avail(struct virtio_vq_info *vq)
 }
 
 /* How many entries are pending, or -1 when the driver's index is impossible (H17). */
-static int pending_entries(struct virtio_vq_info *vq)
+static int pending_entries(struct virtio_vq_info *vq, struct vdev_vq_priv *p)
 {
-	uint16_t pending = (uint16_t)(refresh_avail(vq) - vq->last_avail);
+	uint16_t pending = (uint16_t)(refresh_avail(vq, p) - vq->last_avail);
 
 	if (pending > vq->qsize) {
 		vdev_vq_break(vq, "avail index ran more than the queue size ahead");
@@ -329,7 +327,8 @@ static int pending_entries(struct virtio_vq_info *vq)
  * host translates in several fragments continues in the general walk's loop, so every
  * translation is asked for exactly once.
  */
-static inline int take_single(struct chain_walk *w, uint16_t head)
+static inline int take_single(struct chain_walk *w, const struct vdev_vq_priv *p,
+			      uint16_t head)
 {
 	struct virtio_vq_info *vq = w->vq;
 	struct vmctx *ctx = vq->base->vmctx;
@@ -338,7 +337,7 @@ static inline int take_single(struct chain_walk *w, uint16_t head)
 	void *hva;
 	uint64_t n;
 
-	desc_copy(&d, &vq->priv->desc[head]);
+	desc_copy(&d, &p->desc[head]);
 	if ((d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) || d.len == 0 ||
 	    vdev_unlikely(vdev_virtio_trace(vq->base) != NULL))
 		return 0;
@@ -383,7 +382,7 @@ VDEV_EXPORT int vq_getchain(struct virtio_vq_info *vq, uint16_t *pidx, struct io
 
 		if (vq->flags & VQ_BROKED)
 			return -1;
-		pending = pending_entries(vq);
+		pending = pending_entries(vq, p);
 		if (pending <= 0)
 			return pending;
 		head = le16toh(avail_ring(p)[vq->last_avail & (uint16_t)(vq->qsize - 1)]);
@@ -395,7 +394,7 @@ VDEV_EXPORT int vq_getchain(struct virtio_vq_info *vq, uint16_t *pidx, struct io
 			vdev_vq_break(vq, "head made available again while in flight");
 			return -1;
 		}
-		niov = take_single(&w, head);
+		niov = take_single(&w, p, head);
 		if (niov == 0)
 			niov = walk_chain(&w, head) < 0 ? -1 : w.niov;
 		if (niov < 0) {
@@ -468,21 +467,27 @@ VDEV_EXPORT void vq_retchain(struct virtio_vq_info *vq)
 	vq->base->stats.chains--;
 }
 
-/* The checks and bookkeeping of a completion; false when nothing may be written. */
-static bool release(struct virtio_vq_info *vq, uint16_t idx, uint32_t *iolen)
+/*
+ * The checks and bookkeeping of a completion. Returns the queue's private state for
+ * the caller to write the used element through, or NULL when nothing may be written.
+ */
+static struct vdev_vq_priv *release(struct virtio_vq_info *vq, uint16_t idx, uint32_t *iolen)
 {
+	struct vdev_vq_priv *p;
 	uint64_t *inflight;
 	uint32_t writable;
 
 	if (vq == NULL || vq->base == NULL)
-		return false;
-	inflight = (vq->flags & VQ_ALLOC) ? vq->priv->inflight : NULL;
-	if (inflight == NULL || idx >= vq->qsize || inflight[idx] == 0) {
+		return NULL;
+	/* Looked into only once the queue is mapped (NULL after vdev_virtio_release()). */
+	p = vq->priv;
+	if (!(vq->flags & VQ_ALLOC) || idx >= vq->qsize || p->inflight[idx] == 0) {
 		vdev_base_log(vq->base, VDEV_LOG_WARN,
 			      "queue %u: completion for head %u that is not in flight ignored",
 			      vq->num, idx);
-		return false;
+		return NULL;
 	}
+	inflight = p->inflight;
 	writable = (uint32_t)inflight[idx];
 	if (*iolen > writable)
 		*iolen = writable;
@@ -490,28 +495,32 @@ static bool release(struct virtio_vq_info *vq, uint16_t idx, uint32_t *iolen)
 	vq->n_inflight--;
 	vq->base->stats.used++;
 	/* A broken queue is not touched again until the driver resets the device. */
-	return !(vq->flags & VQ_BROKED);
+	return (vq->flags & VQ_BROKED) ? NULL : p;
 }
 
 VDEV_EXPORT void vq_relchain(struct virtio_vq_info *vq, uint16_t idx, uint32_t iolen)
 {
-	if (!release(vq, idx, &iolen))
+	struct vdev_vq_priv *p = release(vq, idx, &iolen);
+
+	if (p == NULL)
 		return;
-	put_used(vq, idx, iolen);
-	publish_used_idx(vq);
+	put_used(vq, p, idx, iolen);
+	publish_used_idx(vq, p);
 }
 
 VDEV_EXPORT void vdev_vq_relchain_batch(struct virtio_vq_info *vq, uint16_t idx,
 					uint32_t iolen)
 {
-	if (release(vq, idx, &iolen))
-		put_used(vq, idx, iolen);
+	struct vdev_vq_priv *p = release(vq, idx, &iolen);
+
+	if (p != NULL)
+		put_used(vq, p, idx, iolen);
 }
 
 VDEV_EXPORT void vdev_vq_publish_used(struct virtio_vq_info *vq)
 {
 	if (vq != NULL && vq->base != NULL && ring_ready(vq))
-		publish_used_idx(vq);
+		publish_used_idx(vq, vq->priv);
 }
 
 static bool need_interrupt(struct virtio_vq_info *vq, uint16_t old, uint16_t new_idx)
@@ -533,7 +542,7 @@ VDEV_EXPORT void vq_endchains(struct virtio_vq_info *vq, int used_all_avail)
 
 	if (vq == NULL || !ring_ready(vq))
 		return;
-	publish_used_idx(vq);
+	publish_used_idx(vq, vq->priv);
 	old = vq->save_used;
 	new_idx = vq->used_idx;
 	vq->save_used = new_idx;
@@ -558,7 +567,7 @@ VDEV_EXPORT int vq_has_descs(struct virtio_vq_info *vq)
 {
 	if (vq == NULL || !ring_ready(vq))
 		return 0;
-	return refresh_avail(vq) != vq->last_avail;
+	return refresh_avail(vq, vq->priv) != vq->last_avail;
 }
 
 VDEV_EXPORT void vdev_vq_kick_disable(struct virtio_vq_info *vq)
