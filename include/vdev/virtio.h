@@ -6,8 +6,8 @@
  *
  * Where libvdev deliberately differs from ACRN, and why
  * -----------------------------------------------------
- *  1. Ring memory is private to the library. `desc`/`avail`/`used` are still in
- *     struct virtio_vq_info, but devices must not dereference them, and
+ *  1. Ring memory is private to the library. ACRN's `desc`/`avail`/`used` are not in
+ *     struct virtio_vq_info (they live behind its opaque `priv`), and
  *     struct vring_avail/vring_used carry only their fixed header (no flexible ring[]).
  *     Every ring access goes through the vq_* functions, which validate each guest
  *     index once (HOSTILE.md H14-H31). ACRN devices that poke `vq->used->flags` call
@@ -46,8 +46,14 @@
  *     threading contract in vdev/host.h.
  * 11. virtio_linkup() takes `const struct virtio_ops *`; one static const table per
  *     device type is enough.
- * 12. vdev_virtio_release() frees what the library allocated for a device; call it
- *     before freeing the device's own structure.
+ * 12. virtio_linkup() allocates the library's private state for the device and its
+ *     queues (`priv`); vdev_virtio_release() frees it, so call it before freeing the
+ *     device's own structure, and before linking the same structure again. ACRN's
+ *     virtio_linkup() returns nothing, so an allocation failure is reported by what
+ *     follows: `base->priv` stays NULL, the failure is logged, the function gets no
+ *     virtio registers, and virtio_interrupt_init(), virtio_intr_init(),
+ *     virtio_set_modern_bar() and vdev_virtio_pci_init() return -ENOMEM (a device
+ *     checks those already).
  */
 #ifndef VDEV_VIRTIO_H
 #define VDEV_VIRTIO_H
@@ -98,9 +104,6 @@ struct vring_used {
 	uint16_t flags;
 	uint16_t idx;
 };
-
-/* Marks a head as in flight in virtio_vq_info.inflight (library-internal). */
-#define VDEV_VQ_INFLIGHT (1ULL << 32)
 
 /* Largest split-ring size the spec allows. */
 #define VDEV_VQ_MAX_SIZE 32768
@@ -244,8 +247,8 @@ struct virtio_pci_cfg_cap {
 
 struct virtio_vq_info;
 struct virtio_base;
-struct vdev_transport; /* library-internal: how the core reaches its transport */
-struct vdev_trace;     /* a trace recorder (vdev/trace.h) */
+struct vdev_base_priv; /* library-private state of a device (virtio_base.priv) */
+struct vdev_vq_priv;   /* library-private state of a queue (virtio_vq_info.priv) */
 
 /* Per-device counters, readable at any time with vdev_virtio_get_stats(). */
 struct vdev_virtio_stats {
@@ -290,6 +293,12 @@ struct virtio_ops {
  * Base of every virtio device; put it first in the device's own structure (ACRN's
  * convention). Fields marked "library" are maintained by libvdev; a device reads them
  * but does not write them.
+ *
+ * ABI: every field declared here keeps its offset, size and meaning for the life of
+ * the soname; new public fields come out of `reserved`. The engine's own state (ring
+ * pointers, in-flight tracking, transport binding, recorder) lives behind `priv`,
+ * which virtio_linkup() allocates and vdev_virtio_release() frees, so it can change
+ * freely (a new ring layout, say) without changing this structure.
  */
 struct virtio_base {
 	const struct virtio_ops *vops;
@@ -321,18 +330,21 @@ struct virtio_base {
 	bool notify_pio;                 /* library: modern notify also in an I/O BAR */
 	bool modern_mem32;               /* modern BAR is 32-bit (set before
 					    virtio_set_modern_bar()) */
-	const struct vdev_transport *transport; /* library */
-	void *transport_priv;            /* library: state of a non-PCI transport */
 	struct vmctx *vmctx;             /* library: the host handle of `dev` */
 	struct vdev_virtio_stats stats;  /* library */
-	struct vdev_trace *trace;        /* library-private: the recorder attached by
-					    vdev_trace_start() (vdev/trace.h), or NULL */
+	struct vdev_base_priv *priv;     /* library-owned and opaque: never touch */
+	void *reserved[4];               /* room for public fields; zero, unused today */
 };
 
 #define VQ_ALLOC 0x01  /* the ring geometry is validated and mapped */
 #define VQ_BROKED 0x02 /* the queue broke a rule; it is not processed until reset */
 
-/* Per-queue state of a split ring. */
+/*
+ * Per-queue state. The same ABI rule as struct virtio_base: the fields below are
+ * stable, new public ones come out of `reserved`, and everything that depends on the
+ * ring layout (ring pointers, in-flight tracking, shadows of guest indexes) is behind
+ * `priv`, set by virtio_linkup() (see note 1).
+ */
 struct virtio_vq_info {
 	uint16_t qsize;  /* set by the device to its maximum; then the size in use */
 	void (*notify)(void *, struct virtio_vq_info *); /* per-queue kick handler, or NULL
@@ -344,9 +356,6 @@ struct virtio_vq_info {
 	uint16_t save_used;   /* library: used->idx at the last vq_endchains() */
 	uint16_t msix_idx;    /* library */
 	uint32_t pfn;         /* library: legacy queue PFN */
-	volatile struct virtio_desc *desc;  /* library-private: do not dereference */
-	volatile struct vring_avail *avail; /* library-private */
-	volatile struct vring_used *used;   /* library-private */
 	uint32_t gpa_desc[2];  /* library: ring addresses as the driver wrote them (lo, hi) */
 	uint32_t gpa_avail[2];
 	uint32_t gpa_used[2];
@@ -355,17 +364,15 @@ struct virtio_vq_info {
 	/* libvdev additions, all maintained by the library */
 	uint16_t qsize_max;
 	uint16_t used_idx;     /* the device's own copy of used->idx (H27) */
-	uint16_t last_head;    /* head returned by the latest vq_getchain() */
 	uint16_t n_inflight;   /* chains taken and not yet released */
-	uint16_t avail_shadow; /* the latest avail->idx read */
-	bool kicks_off;        /* the device asked not to be kicked */
-	bool notify_live;      /* the host was told about this queue's notify register */
-	uint16_t used_published; /* used->idx as last stored; behind used_idx during a
-				    vdev_vq_relchain_batch() burst */
-	uint64_t *inflight;    /* per head: 0 = free, else VDEV_VQ_INFLIGHT | writable bytes */
+	struct vdev_vq_priv *priv; /* library-owned and opaque: never touch */
+	void *reserved[2];     /* room for public fields; zero, unused today */
 };
 
-/* Bind a device structure, its ops, its PCI function and its queues together. */
+/*
+ * Bind a device structure, its ops, its PCI function and its queues together, and
+ * allocate the library's state for them (see note 12 for failure and release).
+ */
 void virtio_linkup(struct virtio_base *base, const struct virtio_ops *vops,
 		   void *pci_virtio_dev, struct pci_vdev *dev, struct virtio_vq_info *queues);
 
@@ -477,7 +484,11 @@ int vdev_vq_kick_enable(struct virtio_vq_info *vq);
 
 void vdev_virtio_get_stats(const struct virtio_base *base, struct vdev_virtio_stats *out);
 
-/* Free what the library allocated for this device (queue tracking). Idempotent. */
+/*
+ * Free what virtio_linkup() and the guest's queue setup allocated for this device
+ * (`priv`, queue tracking, a vhost binding left bound). Idempotent; afterwards the
+ * device is unlinked and its structure may be freed or linked again.
+ */
 void vdev_virtio_release(struct virtio_base *base);
 
 /* printf-style log line through the host's log callback, prefixed with the device name. */

@@ -32,9 +32,9 @@ __attribute__((format(printf, 3, 0))) static void base_vlog(const struct virtio_
 							    enum vdev_log_level level,
 							    const char *fmt, va_list ap)
 {
-	if (base->transport == NULL)
+	if (base->priv == NULL || base->priv->transport == NULL)
 		return;
-	vdev_ctx_vlog(base->vmctx, level, base->transport->name(base), fmt, ap);
+	vdev_ctx_vlog(base->vmctx, level, base->priv->transport->name(base), fmt, ap);
 }
 
 void vdev_base_log(const struct virtio_base *base, enum vdev_log_level level, const char *fmt,
@@ -68,16 +68,24 @@ static void reset_queue_state(struct virtio_vq_info *vq)
 	memset(vq->gpa_avail, 0, sizeof(vq->gpa_avail));
 	memset(vq->gpa_used, 0, sizeof(vq->gpa_used));
 	vq->qsize = vq->qsize_max;
-	vq->kicks_off = false;
+	vq->priv->kicks_off = false;
 }
 
-void vdev_virtio_base_init(struct virtio_base *base, const struct virtio_ops *vops, void *softc,
-			   struct virtio_vq_info *queues, const struct vdev_transport *transport)
+int vdev_virtio_base_init(struct virtio_base *base, const struct virtio_ops *vops, void *softc,
+			  struct virtio_vq_info *queues, const struct vdev_transport *transport)
 {
+	/* One allocation for the device and all its queues: released in one free(). */
+	struct vdev_base_priv *p =
+		calloc(1, sizeof(*p) + (size_t)vops->nvq * sizeof(p->vq[0]));
+
 	base->vops = vops;
 	base->softc = softc;
 	base->queues = queues;
-	base->transport = transport;
+	base->priv = p;
+	if (p == NULL)
+		return -ENOMEM;
+	p->transport = transport;
+	p->nvq = vops->nvq;
 	base->vmctx = transport->vmctx(base);
 	base->device_caps = vops->hv_caps;
 	base->msix_cfg_idx = VIRTIO_MSI_NO_VECTOR;
@@ -91,29 +99,29 @@ void vdev_virtio_base_init(struct virtio_base *base, const struct virtio_ops *vo
 		vq->qsize_max = max;
 		vq->base = base;
 		vq->num = (uint16_t)i;
-		vq->inflight = NULL;
-		vq->notify_live = false;
+		vq->priv = &p->vq[i];
 		reset_queue_state(vq);
 	}
+	return 0;
 }
 
 VDEV_EXPORT void virtio_reset_dev(struct virtio_base *base)
 {
 	struct vdev_trace *t;
 
-	if (base == NULL || base->vops == NULL)
+	if (base == NULL || base->vops == NULL || base->priv == NULL)
 		return;
 	/* Recorded only when the host resets the device itself: from inside a status
 	 * write it is part of that access (the recorder's depth counter sees to it). */
-	t = base->trace;
+	t = base->priv->trace;
 	if (vdev_unlikely(t != NULL))
 		vdev_trace_enter(t);
 	for (int i = 0; i < base->vops->nvq; i++) {
 		struct virtio_vq_info *vq = &base->queues[i];
 
-		if (vq->notify_live && base->transport->notify_region)
-			base->transport->notify_region(base, i, false);
-		vq->notify_live = false;
+		if (vq->priv->notify_live && base->priv->transport->notify_region)
+			base->priv->transport->notify_region(base, i, false);
+		vq->priv->notify_live = false;
 		reset_queue_state(vq);
 	}
 	base->status = 0;
@@ -129,8 +137,7 @@ VDEV_EXPORT void virtio_reset_dev(struct virtio_base *base)
 	/* Completions that arrive after this belong to the old epoch and are dropped. */
 	base->epoch++;
 	base->stats.resets++;
-	if (base->transport)
-		base->transport->lower(base);
+	base->priv->transport->lower(base);
 	if (vdev_unlikely(t != NULL)) {
 		vdev_trace_rings_reset(t);
 		vdev_trace_leave_reset(t);
@@ -139,21 +146,29 @@ VDEV_EXPORT void virtio_reset_dev(struct virtio_base *base)
 
 VDEV_EXPORT void vdev_virtio_release(struct virtio_base *base)
 {
-	if (base == NULL || base->vops == NULL || base->queues == NULL)
+	struct vdev_base_priv *p;
+
+	if (base == NULL || (p = base->priv) == NULL)
 		return;
-	for (int i = 0; i < base->vops->nvq; i++)
+	if (p->transport->release)
+		p->transport->release(base);
+	for (int i = 0; i < p->nvq; i++) {
 		vdev_vq_unmap(&base->queues[i]);
+		base->queues[i].priv = NULL;
+	}
+	base->priv = NULL;
+	free(p);
 }
 
 static void raise_config_interrupt(struct virtio_base *base)
 {
 	base->stats.interrupts++;
-	base->transport->raise(base, base->msix_cfg_idx, VIRTIO_CR_ISR_CONF_CHANGED);
+	base->priv->transport->raise(base, base->msix_cfg_idx, VIRTIO_CR_ISR_CONF_CHANGED);
 }
 
 VDEV_EXPORT void virtio_dev_error(struct virtio_base *base)
 {
-	if (base == NULL || base->transport == NULL)
+	if (base == NULL || base->priv == NULL)
 		return;
 	/* Latch once: a guest that keeps misbehaving gets one interrupt, not a storm. */
 	if (base->status & VIRTIO_CR_STATUS_NEEDS_RESET)
@@ -166,7 +181,7 @@ VDEV_EXPORT void virtio_dev_error(struct virtio_base *base)
 
 VDEV_EXPORT void virtio_config_changed(struct virtio_base *base)
 {
-	if (base == NULL || base->transport == NULL)
+	if (base == NULL || base->priv == NULL)
 		return;
 	base->config_generation++;
 	raise_config_interrupt(base);
@@ -174,10 +189,10 @@ VDEV_EXPORT void virtio_config_changed(struct virtio_base *base)
 
 VDEV_EXPORT void vq_interrupt(struct virtio_base *base, struct virtio_vq_info *vq)
 {
-	if (base == NULL || vq == NULL || base->transport == NULL)
+	if (base == NULL || vq == NULL || base->priv == NULL)
 		return;
 	base->stats.interrupts++;
-	base->transport->raise(base, vq->msix_idx, VIRTIO_CR_ISR_QUEUES);
+	base->priv->transport->raise(base, vq->msix_idx, VIRTIO_CR_ISR_QUEUES);
 }
 
 uint8_t vdev_virtio_read_isr(struct virtio_base *base)
@@ -185,7 +200,7 @@ uint8_t vdev_virtio_read_isr(struct virtio_base *base)
 	uint8_t isr = base->isr;
 
 	base->isr = 0;
-	base->transport->lower(base);
+	base->priv->transport->lower(base);
 	return isr;
 }
 
@@ -462,7 +477,7 @@ int vdev_virtio_notify(struct virtio_base *base, uint32_t q)
 /* A host notification with a recorder attached, out of line (trace_hooks.h). */
 static __attribute__((noinline, cold)) int traced_notify(struct virtio_base *base, int q)
 {
-	struct vdev_trace *t = base->trace;
+	struct vdev_trace *t = base->priv->trace;
 	int rc;
 
 	vdev_trace_enter(t);
@@ -475,10 +490,10 @@ VDEV_EXPORT int vdev_virtio_queue_notify(struct virtio_base *base, int q)
 {
 	int rc;
 
-	if (base == NULL || base->vops == NULL || q < 0)
+	if (base == NULL || base->vops == NULL || base->priv == NULL || q < 0)
 		return -EINVAL;
 	vdev_virtio_lock(base);
-	if (vdev_unlikely(base->trace != NULL))
+	if (vdev_unlikely(base->priv->trace != NULL))
 		rc = traced_notify(base, q);
 	else
 		rc = vdev_virtio_notify(base, (uint32_t)q);

@@ -26,12 +26,71 @@ struct vdev_transport {
 	/* A log line with the device's name. */
 	struct vmctx *(*vmctx)(const struct virtio_base *base);
 	const char *(*name)(const struct virtio_base *base);
+
+	/* The device is being released (vdev_virtio_release()): free what the
+	 * transport attached to it. May be NULL. */
+	void (*release)(struct virtio_base *base);
 };
 
-/* Bind softc, ops and queues (the transport-independent half of virtio_linkup()). */
-void vdev_virtio_base_init(struct virtio_base *base, const struct virtio_ops *vops,
-			   void *softc, struct virtio_vq_info *queues,
-			   const struct vdev_transport *transport);
+/* Marks a head as in flight in vdev_vq_priv.inflight. */
+#define VDEV_VQ_INFLIGHT (1ULL << 32)
+
+/*
+ * A queue's engine state: everything that depends on the ring layout. Public
+ * struct virtio_vq_info points here (`priv`), so this may change with no ABI change.
+ */
+struct vdev_vq_priv {
+	volatile struct virtio_desc *desc;
+	volatile struct vring_avail *avail;
+	volatile struct vring_used *used;
+	uint64_t *inflight;      /* per head: 0 = free, else VDEV_VQ_INFLIGHT | writable bytes */
+	uint16_t last_head;      /* head returned by the latest vq_getchain() */
+	uint16_t avail_shadow;   /* the latest avail->idx read */
+	uint16_t used_published; /* used->idx as last stored; behind used_idx during a
+				    vdev_vq_relchain_batch() burst */
+	bool kicks_off;          /* the device asked not to be kicked */
+	bool notify_live;        /* the host was told about this queue's notify register */
+};
+
+/*
+ * A device's engine state, allocated by vdev_virtio_base_init() in one piece with
+ * its queues' (virtio_base.priv, virtio_vq_info.priv) and freed by
+ * vdev_virtio_release().
+ */
+struct vdev_base_priv {
+	const struct vdev_transport *transport;
+	void *transport_priv;     /* state of a non-PCI transport (vhost) */
+	struct vdev_trace *trace; /* the recorder attached by vdev_trace_start(), or NULL */
+	int nvq;
+	struct vdev_vq_priv vq[]; /* nvq of them */
+};
+
+/*
+ * Bind softc, ops and queues (the transport-independent half of virtio_linkup()) and
+ * allocate the private state. Returns 0, or -ENOMEM with base->priv left NULL and
+ * nothing else bound.
+ */
+int vdev_virtio_base_init(struct virtio_base *base, const struct virtio_ops *vops, void *softc,
+			  struct virtio_vq_info *queues, const struct vdev_transport *transport);
+
+/* The recorder attached to the device, or NULL (the hooks' guard: trace_hooks.h). */
+static inline struct vdev_trace *vdev_virtio_trace(const struct virtio_base *base)
+{
+	return base->priv->trace;
+}
+
+/* Where the hooks look for the recorder: vdev_trace_start() hands this slot to the
+ * recorder, which fills it when it attaches and clears it when it lets go. */
+static inline struct vdev_trace **vdev_virtio_trace_slot(struct virtio_base *base)
+{
+	return &base->priv->trace;
+}
+
+/* The state of a transport bound over the PCI one (vhost), or NULL. */
+static inline void *vdev_virtio_transport_priv(const struct virtio_base *base)
+{
+	return base->priv->transport_priv;
+}
 
 /* ---- device status and features (virtio_base.c) ---- */
 

@@ -24,35 +24,37 @@
 /* Chains whose total length would not fit the 32-bit used length are refused. */
 #define CHAIN_MAX_BYTES 0xFFFFFFFFULL
 
-static inline volatile uint16_t *avail_idx_ptr(struct virtio_vq_info *vq)
+/*
+ * The ring helpers take the queue's private state (vq->priv), which every function
+ * below loads once: the ring pointers live behind it so the public struct does not
+ * freeze the ring layout.
+ */
+static inline volatile uint16_t *avail_ring(const struct vdev_vq_priv *p)
 {
-	return &vq->avail->idx;
+	return (volatile uint16_t *)((volatile uint8_t *)p->avail + 4);
 }
 
-static inline volatile uint16_t *avail_ring(struct virtio_vq_info *vq)
+static inline volatile uint16_t *used_event_ptr(const struct virtio_vq_info *vq,
+						const struct vdev_vq_priv *p)
 {
-	return (volatile uint16_t *)((volatile uint8_t *)vq->avail + 4);
+	return avail_ring(p) + vq->qsize;
 }
 
-static inline volatile uint16_t *used_event_ptr(struct virtio_vq_info *vq)
+static inline volatile uint32_t *used_elem(const struct vdev_vq_priv *p, uint16_t slot)
 {
-	return avail_ring(vq) + vq->qsize;
+	return (volatile uint32_t *)((volatile uint8_t *)p->used + 4 + 8 * (size_t)slot);
 }
 
-static inline volatile uint32_t *used_elem(struct virtio_vq_info *vq, uint16_t slot)
+static inline volatile uint16_t *avail_event_ptr(const struct virtio_vq_info *vq,
+						 const struct vdev_vq_priv *p)
 {
-	return (volatile uint32_t *)((volatile uint8_t *)vq->used + 4 + 8 * (size_t)slot);
+	return (volatile uint16_t *)((volatile uint8_t *)p->used + 4 + 8 * (size_t)vq->qsize);
 }
 
-static inline volatile uint16_t *avail_event_ptr(struct virtio_vq_info *vq)
-{
-	return (volatile uint16_t *)((volatile uint8_t *)vq->used + 4 + 8 * (size_t)vq->qsize);
-}
-
-static inline uint16_t load_avail_idx(struct virtio_vq_info *vq)
+static inline uint16_t load_avail_idx(const struct vdev_vq_priv *p)
 {
 	/* Acquire: ring entries are read only after the index that published them. */
-	return le16toh(__atomic_load_n((uint16_t *)avail_idx_ptr(vq), __ATOMIC_ACQUIRE));
+	return le16toh(__atomic_load_n((uint16_t *)&p->avail->idx, __ATOMIC_ACQUIRE));
 }
 
 static inline void store_u16(volatile uint16_t *p, uint16_t v)
@@ -114,7 +116,7 @@ static inline void desc_copy(struct virtio_desc *d, const volatile struct virtio
 static int add_fragments(struct chain_walk *w, uint64_t addr, uint64_t len, bool writable)
 {
 	struct vmctx *ctx = w->vq->base->vmctx;
-	struct vdev_trace *trace = w->vq->base->trace;
+	struct vdev_trace *trace = vdev_virtio_trace(w->vq->base);
 	enum vdev_dma_dir dir = writable ? VDEV_DMA_WRITE : VDEV_DMA_READ;
 
 	while (len > 0) {
@@ -171,10 +173,12 @@ static int table_entry(struct chain_walk *w, const volatile struct virtio_desc *
 		desc_copy(d, &table[i]);
 		return 0;
 	}
+	struct vdev_trace *trace = vdev_virtio_trace(w->vq->base);
+
 	if (vdev_ctx_read(w->vq->base->vmctx, table_gpa + 16ULL * i, d, sizeof(*d)) < 0)
 		return walk_fail(w, "indirect table is not guest RAM");
-	if (vdev_unlikely(w->vq->base->trace != NULL))
-		vdev_trace_mem_read(w->vq->base->trace, table_gpa + 16ULL * i, d, sizeof(*d));
+	if (vdev_unlikely(trace != NULL))
+		vdev_trace_mem_read(trace, table_gpa + 16ULL * i, d, sizeof(*d));
 	desc_to_host(d);
 	return 0;
 }
@@ -201,9 +205,11 @@ static int walk_indirect(struct chain_walk *w, const struct virtio_desc *ind)
 		return walk_fail(w, "indirect table is not guest RAM");
 	/* A table in one piece is read in place; a fragmented one entry by entry. */
 	if (contig == ind->len && ((uintptr_t)hva & 7) == 0) {
+		struct vdev_trace *trace = vdev_virtio_trace(vq->base);
+
 		table = hva;
-		if (vdev_unlikely(vq->base->trace != NULL))
-			vdev_trace_mem_read(vq->base->trace, ind->addr, hva, ind->len);
+		if (vdev_unlikely(trace != NULL))
+			vdev_trace_mem_read(trace, ind->addr, hva, ind->len);
 	}
 	for (uint32_t hops = 0;; hops++) {
 		struct virtio_desc d;
@@ -228,6 +234,7 @@ static int walk_indirect(struct chain_walk *w, const struct virtio_desc *ind)
 static int walk_chain(struct chain_walk *w, uint16_t head)
 {
 	struct virtio_vq_info *vq = w->vq;
+	const volatile struct virtio_desc *desc = vq->priv->desc;
 	uint16_t idx = head;
 
 	for (uint32_t hops = 0;; hops++) {
@@ -235,7 +242,7 @@ static int walk_chain(struct chain_walk *w, uint16_t head)
 
 		if (hops >= vq->qsize)
 			return walk_fail(w, "descriptor chain loops or exceeds the queue size");
-		desc_copy(&d, &vq->desc[idx]);
+		desc_copy(&d, &desc[idx]);
 		vq->base->stats.descriptors++;
 		if (d.flags & VRING_DESC_F_INDIRECT)
 			return walk_indirect(w, &d);
@@ -250,10 +257,11 @@ static int walk_chain(struct chain_walk *w, uint16_t head)
 }
 
 /* Write one used element; the index that makes it visible is published separately. */
-static void put_used(struct virtio_vq_info *vq, uint16_t head, uint32_t len)
+static void put_used(struct virtio_vq_info *vq, struct vdev_vq_priv *p, uint16_t head,
+		     uint32_t len)
 {
 	uint16_t slot = vq->used_idx & (uint16_t)(vq->qsize - 1);
-	volatile uint32_t *elem = used_elem(vq, slot);
+	volatile uint32_t *elem = used_elem(p, slot);
 	struct vmctx *ctx = vq->base->vmctx;
 
 	elem[0] = htole32(head);
@@ -264,15 +272,15 @@ static void put_used(struct virtio_vq_info *vq, uint16_t head, uint32_t len)
 }
 
 /* Make every element written so far visible to the driver. */
-static void publish_used_idx(struct virtio_vq_info *vq)
+static void publish_used_idx(struct virtio_vq_info *vq, struct vdev_vq_priv *p)
 {
 	struct vmctx *ctx = vq->base->vmctx;
 
-	if (vq->used_published == vq->used_idx)
+	if (p->used_published == vq->used_idx)
 		return;
 	/* Release: the elements are visible before the index that publishes them. */
-	__atomic_store_n((uint16_t *)&vq->used->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
-	vq->used_published = vq->used_idx;
+	__atomic_store_n((uint16_t *)&p->used->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
+	p->used_published = vq->used_idx;
 	if (ctx->ops.mark_dirty)
 		vdev_ctx_mark_dirty(ctx, used_gpa(vq) + 2, 2);
 }
@@ -284,24 +292,24 @@ static void publish_used_idx(struct virtio_vq_info *vq)
  * Every way of draining a ring (vq_has_descs, or vq_getchain until it returns 0) goes
  * through here, so no device can forget it.
  */
-static uint16_t refresh_avail(struct virtio_vq_info *vq)
+static uint16_t refresh_avail(struct virtio_vq_info *vq, struct vdev_vq_priv *p)
 {
-	if (vq->last_avail != vq->avail_shadow)
-		return vq->avail_shadow;
-	vq->avail_shadow = load_avail_idx(vq);
-	if (vq->avail_shadow == vq->last_avail && (vq->base->flags & VIRTIO_EVENT_IDX) &&
-	    !vq->kicks_off) {
-		store_u16(avail_event_ptr(vq), vq->last_avail);
+	if (vq->last_avail != p->avail_shadow)
+		return p->avail_shadow;
+	p->avail_shadow = load_avail_idx(p);
+	if (p->avail_shadow == vq->last_avail && (vq->base->flags & VIRTIO_EVENT_IDX) &&
+	    !p->kicks_off) {
+		store_u16(avail_event_ptr(vq, p), vq->last_avail);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		vq->avail_shadow = load_avail_idx(vq);
+		p->avail_shadow = load_avail_idx(p);
 	}
-	return vq->avail_shadow;
+	return p->avail_shadow;
 }
 
 /* How many entries are pending, or -1 when the driver's index is impossible (H17). */
-static int pending_entries(struct virtio_vq_info *vq)
+static int pending_entries(struct virtio_vq_info *vq, struct vdev_vq_priv *p)
 {
-	uint16_t pending = (uint16_t)(refresh_avail(vq) - vq->last_avail);
+	uint16_t pending = (uint16_t)(refresh_avail(vq, p) - vq->last_avail);
 
 	if (pending > vq->qsize) {
 		vdev_vq_break(vq, "avail index ran more than the queue size ahead");
@@ -319,7 +327,8 @@ static int pending_entries(struct virtio_vq_info *vq)
  * host translates in several fragments continues in the general walk's loop, so every
  * translation is asked for exactly once.
  */
-static inline int take_single(struct chain_walk *w, uint16_t head)
+static inline int take_single(struct chain_walk *w, const struct vdev_vq_priv *p,
+			      uint16_t head)
 {
 	struct virtio_vq_info *vq = w->vq;
 	struct vmctx *ctx = vq->base->vmctx;
@@ -328,9 +337,9 @@ static inline int take_single(struct chain_walk *w, uint16_t head)
 	void *hva;
 	uint64_t n;
 
-	desc_copy(&d, &vq->desc[head]);
+	desc_copy(&d, &p->desc[head]);
 	if ((d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) || d.len == 0 ||
-	    vdev_unlikely(vq->base->trace != NULL))
+	    vdev_unlikely(vdev_virtio_trace(vq->base) != NULL))
 		return 0;
 	vq->base->stats.descriptors++;
 	writable = (d.flags & VRING_DESC_F_WRITE) != 0;
@@ -357,10 +366,13 @@ static inline int take_single(struct chain_walk *w, uint16_t head)
 VDEV_EXPORT int vq_getchain(struct virtio_vq_info *vq, uint16_t *pidx, struct iovec *iov,
 			    int n_iov, uint16_t *flags)
 {
+	struct vdev_vq_priv *p;
+
 	if (vq == NULL || pidx == NULL || iov == NULL || n_iov <= 0)
 		return -1;
 	if (!(vq->flags & VQ_ALLOC))
 		return 0;
+	p = vq->priv;
 	/* Empty chains are completed in here; a guest refilling them as fast as we
 	 * complete them must not keep us in this loop forever. */
 	for (uint32_t taken = 0; taken <= vq->qsize; taken++) {
@@ -370,19 +382,19 @@ VDEV_EXPORT int vq_getchain(struct virtio_vq_info *vq, uint16_t *pidx, struct io
 
 		if (vq->flags & VQ_BROKED)
 			return -1;
-		pending = pending_entries(vq);
+		pending = pending_entries(vq, p);
 		if (pending <= 0)
 			return pending;
-		head = le16toh(avail_ring(vq)[vq->last_avail & (uint16_t)(vq->qsize - 1)]);
+		head = le16toh(avail_ring(p)[vq->last_avail & (uint16_t)(vq->qsize - 1)]);
 		if (head >= vq->qsize) {
 			vdev_vq_break(vq, "avail ring head past the queue size");
 			return -1;
 		}
-		if (vq->inflight[head] != 0) {
+		if (p->inflight[head] != 0) {
 			vdev_vq_break(vq, "head made available again while in flight");
 			return -1;
 		}
-		niov = take_single(&w, head);
+		niov = take_single(&w, p, head);
 		if (niov == 0)
 			niov = walk_chain(&w, head) < 0 ? -1 : w.niov;
 		if (niov < 0) {
@@ -390,7 +402,7 @@ VDEV_EXPORT int vq_getchain(struct virtio_vq_info *vq, uint16_t *pidx, struct io
 			return -1;
 		}
 		vq->last_avail++;
-		vq->inflight[head] = VDEV_VQ_INFLIGHT | w.writable;
+		p->inflight[head] = VDEV_VQ_INFLIGHT | w.writable;
 		vq->n_inflight++;
 		vq->base->stats.chains++;
 		if (niov == 0) {
@@ -398,7 +410,7 @@ VDEV_EXPORT int vq_getchain(struct virtio_vq_info *vq, uint16_t *pidx, struct io
 			vq_relchain(vq, head, 0);
 			continue;
 		}
-		vq->last_head = head;
+		p->last_head = head;
 		*pidx = head;
 		return niov;
 	}
@@ -416,19 +428,20 @@ VDEV_EXPORT int vq_getchain(struct virtio_vq_info *vq, uint16_t *pidx, struct io
  */
 void vdev_vq_prefetch(struct virtio_vq_info *vq, uint16_t ahead)
 {
+	struct vdev_vq_priv *p = vq->priv;
 	uint16_t mask = (uint16_t)(vq->qsize - 1), head;
 	uint64_t addr, n;
 	uint32_t len;
 	void *hva;
 
-	if ((uint16_t)(vq->avail_shadow - vq->last_avail) <= ahead ||
-	    vdev_unlikely(vq->base->trace != NULL))
+	if ((uint16_t)(p->avail_shadow - vq->last_avail) <= ahead ||
+	    vdev_unlikely(vdev_virtio_trace(vq->base) != NULL))
 		return;
-	head = le16toh(avail_ring(vq)[(uint16_t)(vq->last_avail + ahead) & mask]);
+	head = le16toh(avail_ring(p)[(uint16_t)(vq->last_avail + ahead) & mask]);
 	if (head >= vq->qsize)
 		return;
-	addr = le64toh(vq->desc[head].addr);
-	len = le32toh(vq->desc[head].len);
+	addr = le64toh(p->desc[head].addr);
+	len = le32toh(p->desc[head].len);
 	if (len > 128)
 		len = 128;
 	if (vdev_ctx_translate(vq->base->vmctx, addr, len, VDEV_DMA_WRITE, &hva, &n) == 0) {
@@ -436,71 +449,90 @@ void vdev_vq_prefetch(struct virtio_vq_info *vq, uint16_t ahead)
 		if (n > 64)
 			vdev_prefetch_for_write((uint8_t *)hva + 64);
 	}
-	vdev_prefetch_for_write((const void *)used_elem(vq, (uint16_t)(vq->used_idx + ahead) & mask));
+	vdev_prefetch_for_write((const void *)used_elem(p, (uint16_t)(vq->used_idx + ahead) & mask));
 }
 
 VDEV_EXPORT void vq_retchain(struct virtio_vq_info *vq)
 {
-	if (vq == NULL || !(vq->flags & VQ_ALLOC) || vq->inflight[vq->last_head] == 0)
+	struct vdev_vq_priv *p;
+
+	if (vq == NULL || !(vq->flags & VQ_ALLOC))
 		return;
-	vq->inflight[vq->last_head] = 0;
+	p = vq->priv;
+	if (p->inflight[p->last_head] == 0)
+		return;
+	p->inflight[p->last_head] = 0;
 	vq->n_inflight--;
 	vq->last_avail--;
 	vq->base->stats.chains--;
 }
 
-/* The checks and bookkeeping of a completion; false when nothing may be written. */
-static bool release(struct virtio_vq_info *vq, uint16_t idx, uint32_t *iolen)
+/*
+ * The checks and bookkeeping of a completion. Returns the queue's private state for
+ * the caller to write the used element through, or NULL when nothing may be written.
+ */
+static struct vdev_vq_priv *release(struct virtio_vq_info *vq, uint16_t idx, uint32_t *iolen)
 {
+	struct vdev_vq_priv *p;
+	uint64_t *inflight;
 	uint32_t writable;
 
 	if (vq == NULL || vq->base == NULL)
-		return false;
-	if (!(vq->flags & VQ_ALLOC) || idx >= vq->qsize || vq->inflight[idx] == 0) {
+		return NULL;
+	/* Looked into only once the queue is mapped (NULL after vdev_virtio_release()). */
+	p = vq->priv;
+	if (!(vq->flags & VQ_ALLOC) || idx >= vq->qsize || p->inflight[idx] == 0) {
 		vdev_base_log(vq->base, VDEV_LOG_WARN,
 			      "queue %u: completion for head %u that is not in flight ignored",
 			      vq->num, idx);
-		return false;
+		return NULL;
 	}
-	writable = (uint32_t)vq->inflight[idx];
+	inflight = p->inflight;
+	writable = (uint32_t)inflight[idx];
 	if (*iolen > writable)
 		*iolen = writable;
-	vq->inflight[idx] = 0;
+	inflight[idx] = 0;
 	vq->n_inflight--;
 	vq->base->stats.used++;
 	/* A broken queue is not touched again until the driver resets the device. */
-	return !(vq->flags & VQ_BROKED);
+	return (vq->flags & VQ_BROKED) ? NULL : p;
 }
 
 VDEV_EXPORT void vq_relchain(struct virtio_vq_info *vq, uint16_t idx, uint32_t iolen)
 {
-	if (!release(vq, idx, &iolen))
+	struct vdev_vq_priv *p = release(vq, idx, &iolen);
+
+	if (p == NULL)
 		return;
-	put_used(vq, idx, iolen);
-	publish_used_idx(vq);
+	put_used(vq, p, idx, iolen);
+	publish_used_idx(vq, p);
 }
 
 VDEV_EXPORT void vdev_vq_relchain_batch(struct virtio_vq_info *vq, uint16_t idx,
 					uint32_t iolen)
 {
-	if (release(vq, idx, &iolen))
-		put_used(vq, idx, iolen);
+	struct vdev_vq_priv *p = release(vq, idx, &iolen);
+
+	if (p != NULL)
+		put_used(vq, p, idx, iolen);
 }
 
 VDEV_EXPORT void vdev_vq_publish_used(struct virtio_vq_info *vq)
 {
 	if (vq != NULL && vq->base != NULL && ring_ready(vq))
-		publish_used_idx(vq);
+		publish_used_idx(vq, vq->priv);
 }
 
 static bool need_interrupt(struct virtio_vq_info *vq, uint16_t old, uint16_t new_idx)
 {
+	const struct vdev_vq_priv *p = vq->priv;
+
 	if (vq->base->flags & VIRTIO_EVENT_IDX) {
-		uint16_t event = le16toh(*used_event_ptr(vq));
+		uint16_t event = le16toh(*used_event_ptr(vq, p));
 		/* Interrupt when used_event lies in [old, new): 16-bit wrapping arithmetic. */
 		return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 	}
-	return !(le16toh(vq->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
+	return !(le16toh(p->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
 }
 
 VDEV_EXPORT void vq_endchains(struct virtio_vq_info *vq, int used_all_avail)
@@ -510,7 +542,7 @@ VDEV_EXPORT void vq_endchains(struct virtio_vq_info *vq, int used_all_avail)
 
 	if (vq == NULL || !ring_ready(vq))
 		return;
-	publish_used_idx(vq);
+	publish_used_idx(vq, vq->priv);
 	old = vq->save_used;
 	new_idx = vq->used_idx;
 	vq->save_used = new_idx;
@@ -535,29 +567,32 @@ VDEV_EXPORT int vq_has_descs(struct virtio_vq_info *vq)
 {
 	if (vq == NULL || !ring_ready(vq))
 		return 0;
-	return refresh_avail(vq) != vq->last_avail;
+	return refresh_avail(vq, vq->priv) != vq->last_avail;
 }
 
 VDEV_EXPORT void vdev_vq_kick_disable(struct virtio_vq_info *vq)
 {
 	if (vq == NULL || !ring_ready(vq))
 		return;
-	vq->kicks_off = true;
+	vq->priv->kicks_off = true;
 	/* With EVENT_IDX, simply not advancing avail_event keeps the driver quiet. */
 	if (!(vq->base->flags & VIRTIO_EVENT_IDX))
-		store_u16(&vq->used->flags, VRING_USED_F_NO_NOTIFY);
+		store_u16(&vq->priv->used->flags, VRING_USED_F_NO_NOTIFY);
 }
 
 VDEV_EXPORT int vdev_vq_kick_enable(struct virtio_vq_info *vq)
 {
+	struct vdev_vq_priv *p;
+
 	if (vq == NULL || !ring_ready(vq))
 		return 0;
-	vq->kicks_off = false;
+	p = vq->priv;
+	p->kicks_off = false;
 	if (vq->base->flags & VIRTIO_EVENT_IDX)
-		store_u16(avail_event_ptr(vq), vq->last_avail);
+		store_u16(avail_event_ptr(vq, p), vq->last_avail);
 	else
-		store_u16(&vq->used->flags, 0);
+		store_u16(&p->used->flags, 0);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	vq->avail_shadow = load_avail_idx(vq);
-	return vq->avail_shadow != vq->last_avail;
+	p->avail_shadow = load_avail_idx(p);
+	return p->avail_shadow != vq->last_avail;
 }

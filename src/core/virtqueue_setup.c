@@ -72,6 +72,8 @@ int vdev_vq_map(struct virtio_vq_info *vq, uint16_t size, uint64_t desc, uint64_
 		/* flags, idx, ring[size] of 8-byte elements, avail_event */
 		{"used", used, 6ULL + 8ULL * size, 4, VDEV_DMA_WRITE, NULL},
 	};
+	struct vdev_vq_priv *p = vq->priv;
+	struct vdev_trace *t = vdev_virtio_trace(base);
 	uint64_t *inflight;
 
 	if (!vdev_is_pow2(size) || size > vq->qsize_max) {
@@ -95,25 +97,25 @@ int vdev_vq_map(struct virtio_vq_info *vq, uint16_t size, uint64_t desc, uint64_
 		vdev_base_log(base, VDEV_LOG_ERROR, "queue %u: out of memory", vq->num);
 		return -ENOMEM;
 	}
-	free(vq->inflight);
-	vq->inflight = inflight;
+	free(p->inflight);
+	p->inflight = inflight;
 	vq->qsize = size;
-	vq->desc = r[0].hva;
-	vq->avail = r[1].hva;
-	vq->used = r[2].hva;
+	p->desc = r[0].hva;
+	p->avail = r[1].hva;
+	p->used = r[2].hva;
 	vq->last_avail = 0;
-	vq->avail_shadow = 0;
+	p->avail_shadow = 0;
 	vq->used_idx = 0;
-	vq->used_published = 0;
+	p->used_published = 0;
 	vq->save_used = 0;
 	vq->n_inflight = 0;
 	vq->flags = VQ_ALLOC;
 	vq->enabled = true;
 	/* What the device reads from now on: a recorder shadows it from here. */
-	if (base->trace != NULL) {
-		vdev_trace_ring_unmapped(base->trace, vq->num);
-		vdev_trace_ring_mapped(base->trace, vq->num, desc, r[0].hva, r[0].len);
-		vdev_trace_ring_mapped(base->trace, vq->num, avail, r[1].hva, r[1].len);
+	if (t != NULL) {
+		vdev_trace_ring_unmapped(t, vq->num);
+		vdev_trace_ring_mapped(t, vq->num, desc, r[0].hva, r[0].len);
+		vdev_trace_ring_mapped(t, vq->num, avail, r[1].hva, r[1].len);
 	}
 	vdev_base_log(base, VDEV_LOG_DEBUG, "queue %u enabled: size %u desc 0x%llx avail 0x%llx "
 		      "used 0x%llx", vq->num, size, (unsigned long long)desc,
@@ -123,22 +125,25 @@ int vdev_vq_map(struct virtio_vq_info *vq, uint16_t size, uint64_t desc, uint64_
 
 void vdev_vq_unmap(struct virtio_vq_info *vq)
 {
-	if (vq->base != NULL && vq->base->trace != NULL)
-		vdev_trace_ring_unmapped(vq->base->trace, vq->num);
-	free(vq->inflight);
-	vq->inflight = NULL;
-	vq->desc = NULL;
-	vq->avail = NULL;
-	vq->used = NULL;
+	struct vdev_vq_priv *p = vq->priv;
+	struct vdev_trace *t = vdev_virtio_trace(vq->base);
+
+	if (t != NULL)
+		vdev_trace_ring_unmapped(t, vq->num);
+	free(p->inflight);
+	p->inflight = NULL;
+	p->desc = NULL;
+	p->avail = NULL;
+	p->used = NULL;
 	vq->flags = 0;
 	vq->enabled = false;
 	vq->last_avail = 0;
-	vq->avail_shadow = 0;
+	p->avail_shadow = 0;
 	vq->used_idx = 0;
-	vq->used_published = 0;
+	p->used_published = 0;
 	vq->save_used = 0;
 	vq->n_inflight = 0;
-	vq->last_head = 0;
+	p->last_head = 0;
 }
 
 void vdev_vq_break(struct virtio_vq_info *vq, const char *why)

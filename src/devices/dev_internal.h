@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "core/virtio_internal.h"
 #include "trace/trace_describe.h"
 #include "vdev/device.h"
 #include "vdev/virtio_pci.h"

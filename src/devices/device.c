@@ -123,9 +123,10 @@ void vdev_dev_fini(struct vdev_dev *dev)
 {
 	struct pci_vdev *fn = dev->base.dev;
 
-	/* A recorder still attached keeps its file until vdev_trace_stop(), not the device. */
-	if (dev->base.trace != NULL)
-		vdev_trace_detach(dev->base.trace);
+	/* A recorder still attached keeps its file until vdev_trace_stop(), not the device.
+	 * No private state: virtio_linkup() ran out of memory, nothing is attached. */
+	if (dev->base.priv != NULL && vdev_virtio_trace(&dev->base) != NULL)
+		vdev_trace_detach(vdev_virtio_trace(&dev->base));
 	vdev_virtio_release(&dev->base);
 	if (dev->have_done)
 		vdev_completions_fini(&dev->done);
@@ -174,7 +175,7 @@ VDEV_EXPORT int vdev_dev_poll(struct vdev_dev *dev)
 	if (dev == NULL)
 		return -EINVAL;
 	pthread_mutex_lock(&dev->lock);
-	t = dev->base.trace;
+	t = vdev_virtio_trace(&dev->base);
 	if (vdev_unlikely(t != NULL))
 		vdev_trace_enter(t);
 	if (dev->ops->poll)

@@ -57,7 +57,8 @@ static void log_line(void *log_arg, const char *name, const char *msg)
  * lock held. */
 static bool attachable(const struct vdev_dev *dev)
 {
-	return dev->base.trace == NULL && dev->base.transport_priv == NULL;
+	return vdev_virtio_trace(&dev->base) == NULL &&
+	       vdev_virtio_transport_priv(&dev->base) == NULL;
 }
 
 VDEV_EXPORT int vdev_trace_start(struct vdev_dev *dev, const struct vdev_trace_config *cfg,
@@ -78,7 +79,7 @@ VDEV_EXPORT int vdev_trace_start(struct vdev_dev *dev, const struct vdev_trace_c
 		.nvq = dev->base.vops->nvq,
 		.name = vdev_pci_name(dev->base.dev),
 		.lock = &dev->lock,
-		.slots = {&dev->base.trace, &dev->base.dev->trace},
+		.slots = {vdev_virtio_trace_slot(&dev->base), &dev->base.dev->trace},
 		.describe = dev->ops->describe != NULL ? describe : NULL,
 		.dev = dev,
 		.log = log_line,

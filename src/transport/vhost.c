@@ -22,7 +22,7 @@ struct vhost_binding {
 
 static struct vhost_binding *binding(const struct virtio_base *base)
 {
-	return base->transport_priv;
+	return base->priv->transport_priv;
 }
 
 /* Queue interrupts carry their queue number as the "vector" (set at ring start). */
@@ -54,17 +54,32 @@ static const char *vh_name(const struct virtio_base *base)
 	return binding(base)->pci->name(base);
 }
 
+/* Released while still bound: the binding goes, then what the PCI transport holds. */
+static void vh_release(struct virtio_base *base)
+{
+	struct vhost_binding *b = binding(base);
+	const struct vdev_transport *pci = b->pci;
+
+	base->priv->transport = pci;
+	base->priv->transport_priv = NULL;
+	free(b->resume_at);
+	free(b);
+	if (pci->release)
+		pci->release(base);
+}
+
 static const struct vdev_transport vhost_transport = {
 	.raise = vh_raise,
 	.lower = vh_lower,
 	.notify_region = NULL,
 	.vmctx = vh_vmctx,
 	.name = vh_name,
+	.release = vh_release,
 };
 
 static bool is_bound(const struct virtio_base *base)
 {
-	return base != NULL && base->transport == &vhost_transport;
+	return base != NULL && base->priv != NULL && base->priv->transport == &vhost_transport;
 }
 
 /* The queue if it exists and is stopped (its geometry may still change). */
@@ -86,7 +101,7 @@ VDEV_EXPORT int vdev_vhost_bind(struct virtio_base *base, const struct vdev_vhos
 {
 	struct vhost_binding *b;
 
-	if (base == NULL || base->vops == NULL || base->transport == NULL || is_bound(base) ||
+	if (base == NULL || base->vops == NULL || base->priv == NULL || is_bound(base) ||
 	    ops == NULL || ops->version != VDEV_VHOST_OPS_VERSION || ops->call == NULL)
 		return -EINVAL;
 	b = calloc(1, sizeof(*b));
@@ -99,9 +114,9 @@ VDEV_EXPORT int vdev_vhost_bind(struct virtio_base *base, const struct vdev_vhos
 	}
 	b->ops = *ops;
 	b->opaque = opaque;
-	b->pci = base->transport;
-	base->transport_priv = b;
-	base->transport = &vhost_transport;
+	b->pci = base->priv->transport;
+	base->priv->transport_priv = b;
+	base->priv->transport = &vhost_transport;
 	vdev_vhost_reset(base);
 	return 0;
 }
@@ -114,8 +129,8 @@ VDEV_EXPORT void vdev_vhost_unbind(struct virtio_base *base)
 		return;
 	vdev_vhost_reset(base);
 	b = binding(base);
-	base->transport = b->pci;
-	base->transport_priv = NULL;
+	base->priv->transport = b->pci;
+	base->priv->transport_priv = NULL;
 	free(b->resume_at);
 	free(b);
 }
@@ -214,9 +229,9 @@ VDEV_EXPORT int vdev_vhost_start_vring(struct virtio_base *base, int q)
 	/* Resume where the previous back end stopped; the used index is what the ring
 	 * says, since whoever served it last wrote it there. */
 	vq->last_avail = binding(base)->resume_at[q];
-	vq->avail_shadow = vq->last_avail;
-	vq->used_idx = le16toh(vq->used->idx);
-	vq->used_published = vq->used_idx;
+	vq->priv->avail_shadow = vq->last_avail;
+	vq->used_idx = le16toh(vq->priv->used->idx);
+	vq->priv->used_published = vq->used_idx;
 	vq->save_used = vq->used_idx;
 	vq->msix_idx = (uint16_t)q;
 	return 0;

@@ -63,12 +63,19 @@ static void tp_notify_region(struct virtio_base *base, int q, bool add)
 				       2, (uint32_t)q, add);
 }
 
+/* The function stops routing to the device: its accesses read as nothing from now. */
+static void tp_release(struct virtio_base *base)
+{
+	vdev_pci_set_hooks(base->dev, NULL, NULL);
+}
+
 static const struct vdev_transport virtio_pci_transport = {
 	.raise = tp_raise,
 	.lower = tp_lower,
 	.notify_region = tp_notify_region,
 	.vmctx = tp_vmctx,
 	.name = tp_name,
+	.release = tp_release,
 };
 
 /* ---- PCI configuration-space hooks ---- */
@@ -113,7 +120,12 @@ VDEV_EXPORT void virtio_linkup(struct virtio_base *base, const struct virtio_ops
 	base->has_modern = false;
 	base->notify_pio = false;
 	base->cfg_coff = 0;
-	vdev_virtio_base_init(base, vops, pci_virtio_dev, queues, &virtio_pci_transport);
+	/* Without its private state the device stays unbound: the function's registers
+	 * do not reach it and every layout call returns -ENOMEM (virtio.h, note 12). */
+	if (vdev_virtio_base_init(base, vops, pci_virtio_dev, queues, &virtio_pci_transport) < 0) {
+		vdev_pci_log(dev, VDEV_LOG_ERROR, "virtio_linkup: out of memory");
+		return;
+	}
 	vdev_pci_set_hooks(dev, &virtio_pci_hooks, base);
 }
 
@@ -171,7 +183,7 @@ void vdev_vpci_bar_write(struct virtio_base *base, int bar, uint64_t off, int si
 static __attribute__((noinline, cold)) uint64_t traced_bar_read(struct virtio_base *base,
 								  int bar, uint64_t off, int size)
 {
-	struct vdev_trace *t = base->trace;
+	struct vdev_trace *t = vdev_virtio_trace(base);
 	uint64_t val;
 
 	vdev_trace_enter(t);
@@ -184,7 +196,7 @@ static __attribute__((noinline, cold)) void traced_bar_write(struct virtio_base 
 							       uint64_t off, int size,
 							       uint64_t val)
 {
-	struct vdev_trace *t = base->trace;
+	struct vdev_trace *t = vdev_virtio_trace(base);
 
 	vdev_trace_enter(t);
 	vdev_vpci_bar_write(base, bar, off, size, val);
@@ -202,7 +214,7 @@ VDEV_EXPORT uint64_t virtio_pci_read(struct vmctx *ctx, int vcpu, struct pci_vde
 	if (dev == NULL || (base = dev->arg) == NULL)
 		return 0;
 	vdev_virtio_lock(base);
-	if (vdev_unlikely(base->trace != NULL))
+	if (vdev_unlikely(vdev_virtio_trace(base) != NULL))
 		val = traced_bar_read(base, baridx, offset, size);
 	else
 		val = vdev_vpci_bar_read(base, baridx, offset, size);
@@ -220,7 +232,7 @@ VDEV_EXPORT void virtio_pci_write(struct vmctx *ctx, int vcpu, struct pci_vdev *
 	if (dev == NULL || (base = dev->arg) == NULL)
 		return;
 	vdev_virtio_lock(base);
-	if (vdev_unlikely(base->trace != NULL))
+	if (vdev_unlikely(vdev_virtio_trace(base) != NULL))
 		traced_bar_write(base, baridx, offset, size, value);
 	else
 		vdev_vpci_bar_write(base, baridx, offset, size, value);
@@ -270,15 +282,15 @@ void vdev_vpci_queue_mapped(struct virtio_base *base, struct virtio_vq_info *vq,
 		virtio_dev_error(base);
 		return;
 	}
-	vq->notify_live = true;
+	vq->priv->notify_live = true;
 	tp_notify_region(base, vq->num, true);
 }
 
 void vdev_vpci_queue_unmap(struct virtio_base *base, struct virtio_vq_info *vq)
 {
-	if (vq->notify_live)
+	if (vq->priv->notify_live)
 		tp_notify_region(base, vq->num, false);
-	vq->notify_live = false;
+	vq->priv->notify_live = false;
 	vdev_vq_unmap(vq);
 }
 
@@ -290,6 +302,8 @@ VDEV_EXPORT int virtio_intr_init(struct virtio_base *base, int barnum, int use_m
 
 	if (base == NULL || base->dev == NULL || base->vops == NULL)
 		return -EINVAL;
+	if (base->priv == NULL)
+		return -ENOMEM; /* virtio_linkup() could not allocate */
 	if (use_msix) {
 		rc = vdev_pci_msix_init(base->dev, barnum, base->vops->nvq + 1);
 		if (rc == 0)
@@ -318,7 +332,7 @@ VDEV_EXPORT void virtio_set_io_bar(struct virtio_base *base, int barnum)
 {
 	uint64_t size;
 
-	if (base == NULL || base->dev == NULL || base->vops == NULL)
+	if (base == NULL || base->dev == NULL || base->vops == NULL || base->priv == NULL)
 		return;
 	size = pow2_at_least(VIRTIO_CR_CFG1 + base->vops->cfgsize);
 	if (vdev_pci_alloc_bar(base->dev, barnum, VDEV_PCI_BAR_IO, size) < 0) {
@@ -333,6 +347,8 @@ VDEV_EXPORT int virtio_set_modern_bar(struct virtio_base *base, bool use_notify_
 {
 	if (base == NULL || base->dev == NULL || base->vops == NULL)
 		return -EINVAL;
+	if (base->priv == NULL)
+		return -ENOMEM;
 	return vdev_vpci_add_modern(base, use_notify_pio, true);
 }
 
@@ -383,6 +399,8 @@ VDEV_EXPORT int vdev_virtio_pci_init(struct virtio_base *base, uint16_t virtio_t
 
 	if (base == NULL || base->dev == NULL || base->vops == NULL || cfg == NULL)
 		return -EINVAL;
+	if (base->priv == NULL)
+		return -ENOMEM;
 	if (base->has_legacy || base->has_modern)
 		return -EINVAL;
 	device_id = vdev_virtio_pci_device_id(virtio_type, cfg->mode);

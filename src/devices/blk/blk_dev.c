@@ -163,7 +163,7 @@ static void req_start(struct blk_dev *b, struct blk_queue *q, struct blk_req *re
 		return;
 	case BLK_SUBMIT:
 		/* A trace records every completion through blk_poll: no shortcut then. */
-		inline_ok = b->inline_ok && vdev_likely(b->dev.base.trace == NULL);
+		inline_ok = b->inline_ok && vdev_likely(vdev_virtio_trace(&b->dev.base) == NULL);
 		submitting = inline_ok ? req : NULL;
 		rc = b->be.submit(q->bctx, &req->io);
 		completed_inline = inline_ok && submitting == NULL;
@@ -287,8 +287,9 @@ static int blk_poll(struct vdev_dev *dev)
 		struct blk_req *req = container_of(c, struct blk_req, node);
 
 		/* Stale ones too: a replay's backend holds them as well and must let go. */
-		if (vdev_unlikely(dev->base.trace != NULL))
-			vdev_trace_complete(dev->base.trace, req->q->idx, req->head, req->result);
+		if (vdev_unlikely(vdev_virtio_trace(&dev->base) != NULL))
+			vdev_trace_complete(vdev_virtio_trace(&dev->base), req->q->idx, req->head,
+					    req->result);
 		if (req->epoch == dev->base.epoch)
 			req_deliver(b, req->q, req, status_of(req->result));
 		else
@@ -651,7 +652,7 @@ VDEV_EXPORT int vdev_blk_resize(struct vdev_dev *dev, uint64_t size_bytes)
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&dev->lock);
-	t = dev->base.trace;
+	t = vdev_virtio_trace(&dev->base);
 	if (t != NULL)
 		vdev_trace_enter(t);
 	b->lim.capacity = capacity;

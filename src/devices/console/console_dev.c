@@ -320,14 +320,14 @@ static void con_unlock(struct con_dev *c)
 /* A host control is an entry point of its own for a recorder (trace_hooks.h). */
 static void host_enter(struct con_dev *c)
 {
-	if (c->dev.base.trace != NULL)
-		vdev_trace_enter(c->dev.base.trace);
+	if (vdev_virtio_trace(&c->dev.base) != NULL)
+		vdev_trace_enter(vdev_virtio_trace(&c->dev.base));
 }
 
 static void host_leave(struct con_dev *c, int op, uint64_t a, uint64_t b)
 {
-	if (c->dev.base.trace != NULL)
-		vdev_trace_leave_host(c->dev.base.trace, op, a, b);
+	if (vdev_virtio_trace(&c->dev.base) != NULL)
+		vdev_trace_leave_host(vdev_virtio_trace(&c->dev.base), op, a, b);
 }
 
 VDEV_EXPORT int vdev_console_resize(struct vdev_dev *dev, uint32_t port, uint16_t cols,

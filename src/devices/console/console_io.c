@@ -69,8 +69,8 @@ static int emerg_flush(struct con_dev *c)
 			break;
 		}
 		n = p->be.write(p->be.opaque, &iov, 1);
-		if (vdev_unlikely(c->dev.base.trace != NULL))
-			vdev_trace_backend(c->dev.base.trace, VDEV_TR_BE_CON_WRITE, 0,
+		if (vdev_unlikely(vdev_virtio_trace(&c->dev.base) != NULL))
+			vdev_trace_backend(vdev_virtio_trace(&c->dev.base), VDEV_TR_BE_CON_WRITE, 0,
 					   vdev_trace_result(n), NULL, 0);
 		if (n == -EAGAIN || n == 0) {
 			c->emerg_blocked = true;
@@ -137,9 +137,9 @@ static int tx_write(struct con_dev *c, struct con_port *p, uint32_t port)
 		ssize_t n = p->be.write(p->be.opaque, &p->tx_iov[p->tx_idx],
 					p->tx_niov - p->tx_idx);
 
-		if (vdev_unlikely(c->dev.base.trace != NULL))
-			vdev_trace_backend(c->dev.base.trace, VDEV_TR_BE_CON_WRITE, (int)port,
-					   vdev_trace_result(n), NULL, 0);
+		if (vdev_unlikely(vdev_virtio_trace(&c->dev.base) != NULL))
+			vdev_trace_backend(vdev_virtio_trace(&c->dev.base), VDEV_TR_BE_CON_WRITE,
+					   (int)port, vdev_trace_result(n), NULL, 0);
 
 		if (n == -EAGAIN || n == 0)
 			return -EAGAIN;
@@ -246,9 +246,9 @@ void con_process_rx(struct con_dev *c, uint32_t port)
 		total = vdev_iov_len(iov, n);
 		r = p->be.read(p->be.opaque, iov, n);
 		/* The bytes it wrote into the guest's buffers are what a replay must give. */
-		if (vdev_unlikely(c->dev.base.trace != NULL))
-			vdev_trace_backend_iov(c->dev.base.trace, VDEV_TR_BE_CON_READ, (int)port,
-					       vdev_trace_result(r), iov, n,
+		if (vdev_unlikely(vdev_virtio_trace(&c->dev.base) != NULL))
+			vdev_trace_backend_iov(vdev_virtio_trace(&c->dev.base), VDEV_TR_BE_CON_READ,
+					       (int)port, vdev_trace_result(r), iov, n,
 					       r > 0 ? ((size_t)r < total ? (size_t)r : total) : 0);
 		if (r > 0) {
 			if ((size_t)r > total)

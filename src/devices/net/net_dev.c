@@ -449,7 +449,7 @@ VDEV_EXPORT int vdev_net_set_link(struct vdev_dev *dev, bool up)
 	if (n == NULL)
 		return -EINVAL;
 	pthread_mutex_lock(&n->dev.lock);
-	t = n->dev.base.trace;
+	t = vdev_virtio_trace(&n->dev.base);
 	if (t != NULL)
 		vdev_trace_enter(t);
 	if (n->link_up != up) {

@@ -261,7 +261,7 @@ static void trace_recv(struct net_dev *n, unsigned int q, const struct net_rxq *
 		iov[1].iov_len = (size_t)len < VDEV_NET_MAX_FRAME ? (size_t)len : VDEV_NET_MAX_FRAME;
 		total = sizeof(img) + iov[1].iov_len;
 	}
-	vdev_trace_backend_iov(n->dev.base.trace, VDEV_TR_BE_NET_RECV, (int)q,
+	vdev_trace_backend_iov(vdev_virtio_trace(&n->dev.base), VDEV_TR_BE_NET_RECV, (int)q,
 			       vdev_trace_result(len), iov, 2, total);
 }
 
@@ -271,7 +271,7 @@ static int rx_fetch(struct net_dev *n, unsigned int q)
 	struct net_rxq *r = &n->rxq[q];
 	ssize_t len = n->be.recv(n->be.opaque, q, &r->hdr, r->buf, VDEV_NET_MAX_FRAME);
 
-	if (vdev_unlikely(n->dev.base.trace != NULL))
+	if (vdev_unlikely(vdev_virtio_trace(&n->dev.base) != NULL))
 		trace_recv(n, q, r, len);
 
 	if (len == -EAGAIN)

@@ -109,8 +109,8 @@ static bool tx_send(struct net_dev *n, struct net_txq *t, struct virtio_vq_info 
 	}
 	rc = n->be.send(n->be.opaque, net_mod(p, n->be.nqueues), &t->hdr, t->iov + t->first,
 			t->niov);
-	if (vdev_unlikely(n->dev.base.trace != NULL))
-		vdev_trace_backend(n->dev.base.trace, VDEV_TR_BE_NET_SEND,
+	if (vdev_unlikely(vdev_virtio_trace(&n->dev.base) != NULL))
+		vdev_trace_backend(vdev_virtio_trace(&n->dev.base), VDEV_TR_BE_NET_SEND,
 				   (int)net_mod(p, n->be.nqueues), rc, NULL, 0);
 	if (rc == -EAGAIN) {
 		if (!*blocked_before)

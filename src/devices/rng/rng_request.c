@@ -19,7 +19,7 @@
 
 uint64_t rng_now(const struct rng_dev *r)
 {
-	struct vdev_trace *t = r->dev.base.trace;
+	struct vdev_trace *t = vdev_virtio_trace(&r->dev.base);
 	uint64_t now = r->clock_ns ? r->clock_ns(r->clock_arg) : vdev_ctx_now_ns(r->dev.base.vmctx);
 
 	if (t != NULL)
@@ -54,8 +54,8 @@ static ssize_t source_read(struct rng_dev *r, uint8_t *p, size_t len)
 	ssize_t got = r->be.read(r->be.opaque, p, len);
 
 	/* What the source answered, before folding: a replay's source answers the same. */
-	if (r->dev.base.trace != NULL)
-		vdev_trace_backend(r->dev.base.trace, VDEV_TR_BE_RNG_READ, 0,
+	if (vdev_virtio_trace(&r->dev.base) != NULL)
+		vdev_trace_backend(vdev_virtio_trace(&r->dev.base), VDEV_TR_BE_RNG_READ, 0,
 				   vdev_trace_result(got), NULL, 0);
 
 	if (got == 0 || got > (ssize_t)len)
