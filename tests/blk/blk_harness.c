@@ -39,8 +39,10 @@ void bt_make_image(char *path, size_t n, uint64_t size)
 
 void bt_open(struct bt *t, const struct bt_opts *o, struct vdev_blk_config *cfg)
 {
-	struct vdev_sim_config scfg = {.ram_size = 32 << 20, .frag = o->frag};
-	struct vdev_drv_config dcfg = {.access = o->access, .use_msix = o->msix};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config),
+				       .ram_size = 32 << 20, .frag = o->frag};
+	struct vdev_drv_config dcfg = {.size = sizeof(struct vdev_drv_config),
+				       .access = o->access, .use_msix = o->msix};
 	int rc;
 
 	memset(t, 0, sizeof(*t));

@@ -21,8 +21,9 @@ const int ct_nmodes = (int)(sizeof(ct_modes) / sizeof(ct_modes[0]));
 
 void ct_open(struct ct *t, const struct ct_mode *m, struct vdev_console_config *cfg)
 {
-	struct vdev_sim_config scfg = {.ram_size = 32 << 20};
-	struct vdev_drv_config dcfg = {.access = m->access};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config),
+				       .ram_size = 32 << 20};
+	struct vdev_drv_config dcfg = {.size = sizeof(struct vdev_drv_config), .access = m->access};
 	int rc;
 
 	memset(t, 0, sizeof(*t));

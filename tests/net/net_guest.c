@@ -18,8 +18,10 @@ const int ng_nmodes = (int)(sizeof(ng_modes) / sizeof(ng_modes[0]));
 int ng_open(struct net_guest *g, const char *name, const struct ng_mode *m, bool msix,
 	    const struct vdev_net_config *cfg)
 {
-	struct vdev_sim_config scfg = {.ram_size = 32 << 20};
-	struct vdev_drv_config dcfg = {.access = m->access, .use_msix = msix};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config),
+				       .ram_size = 32 << 20};
+	struct vdev_drv_config dcfg = {.size = sizeof(struct vdev_drv_config),
+				       .access = m->access, .use_msix = msix};
 	struct vdev_net_config c = *cfg;
 	int rc;
 

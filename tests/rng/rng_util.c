@@ -21,8 +21,8 @@ void rt_open(struct rt *t, const struct rt_mode *m, struct vdev_rng_config *cfg,
 	     const struct rt_opts *o)
 {
 	static const struct rt_opts none;
-	struct vdev_drv_config dcfg = {.access = m->access};
-	struct vdev_sim_config scfg = {0};
+	struct vdev_drv_config dcfg = {.size = sizeof(struct vdev_drv_config), .access = m->access};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config)};
 	int rc;
 
 	if (o == NULL)

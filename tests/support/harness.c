@@ -18,9 +18,11 @@ const int harness_ncombos = (int)(sizeof(harness_combos) / sizeof(harness_combos
 static int open_common(struct harness *h, enum vdev_pci_mode mode, enum vdev_drv_access access,
 		       const struct echo_dev_config *ecfg, bool msix, uint64_t ram_size)
 {
-	struct vdev_sim_config scfg = {.ram_base = 0, .ram_size = ram_size};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config),
+				       .ram_base = 0, .ram_size = ram_size};
 	struct echo_dev_config cfg = {0};
-	struct vdev_drv_config dcfg = {.access = access, .use_msix = msix};
+	struct vdev_drv_config dcfg = {.size = sizeof(struct vdev_drv_config),
+				       .access = access, .use_msix = msix};
 	int rc;
 
 	memset(h, 0, sizeof(*h));

@@ -46,8 +46,9 @@ void open_ready(struct harness *h, const struct harness_combo *c, const struct e
 void open_sim(struct harness *h, enum vdev_pci_mode mode, enum vdev_drv_access access,
 	      struct echo_dev_config ecfg, uint64_t ram_size, uint64_t frag)
 {
-	struct vdev_sim_config scfg = {.ram_base = 0, .ram_size = ram_size, .frag = frag};
-	struct vdev_drv_config dcfg = {.access = access};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config),
+				       .ram_base = 0, .ram_size = ram_size, .frag = frag};
+	struct vdev_drv_config dcfg = {.size = sizeof(struct vdev_drv_config), .access = access};
 	int rc;
 
 	memset(h, 0, sizeof(*h));

@@ -334,13 +334,15 @@ static void rig_device(struct rig *g, const struct rig_opts *o, struct vmctx *ct
 	int rc;
 
 	if (o->type == VIRTIO_TYPE_BLOCK) {
-		struct vdev_blk_config cfg = {.pci = pci, .backend = &g->held.be,
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+					      .pci = pci, .backend = &g->held.be,
 					      .queue_size = QSIZE};
 
 		held_init(&g->held, 1u << 20);
 		rc = vdev_blk_create(ctx, "blk0", &cfg, &g->dev);
 	} else {
-		struct vdev_rng_config cfg = {.pci = pci, .backend = &g->rng_be,
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+					      .pci = pci, .backend = &g->rng_be,
 					      .queue_size = QSIZE,
 					      .rate_bytes_per_sec = o->rng_rate};
 
@@ -355,8 +357,10 @@ static void rig_device(struct rig *g, const struct rig_opts *o, struct vmctx *ct
 /* Sim, device, recorder (before the guest touches anything), driver ready with queue 0. */
 static void rig_open(struct rig *g, const struct rig_opts *o)
 {
-	struct vdev_sim_config scfg = {.ram_size = RAM_SIZE};
-	struct vdev_drv_config dcfg = {.access = o->access, .use_msix = o->msix};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config),
+				       .ram_size = RAM_SIZE};
+	struct vdev_drv_config dcfg = {.size = sizeof(struct vdev_drv_config),
+				       .access = o->access, .use_msix = o->msix};
 	int rc;
 
 	memset(g, 0, sizeof(*g));
@@ -366,7 +370,8 @@ static void rig_open(struct rig *g, const struct rig_opts *o)
 	vdev_sim_set_log(g->sim, rig_log, g);
 	rig_device(g, o, rig_ctx(g, o));
 	if (!o->no_trace) {
-		struct vdev_trace_config tc = {.fd = o->trace_fd, .max_bytes = o->max_bytes};
+		struct vdev_trace_config tc = {.size = sizeof(struct vdev_trace_config),
+					       .fd = o->trace_fd, .max_bytes = o->max_bytes};
 
 		if (o->trace_fd < 0)
 			tc.fd = g->fd = make_memfd();
@@ -1161,7 +1166,8 @@ Test(trace_record, ram_regions_are_declared_once)
 Test(trace_record, start_refuses_what_it_cannot_record)
 {
 	struct rig_opts o = rng_modern;
-	struct vdev_trace_config tc = {.path = "/nonexistent-dir/trace.bin"};
+	struct vdev_trace_config tc = {.size = sizeof(struct vdev_trace_config),
+				       .path = "/nonexistent-dir/trace.bin"};
 	struct vdev_trace *t = (struct vdev_trace *)&tc, *first = NULL;
 	char path[] = "/tmp/vdev-trace-test-XXXXXX";
 	struct stat st;
@@ -1176,13 +1182,13 @@ Test(trace_record, start_refuses_what_it_cannot_record)
 	cr_assert_eq(vdev_trace_start(NULL, &tc, &t), -EINVAL);
 	cr_assert_eq(vdev_trace_start(g.dev, NULL, &t), -EINVAL);
 	cr_assert_eq(vdev_trace_start(g.dev, &tc, NULL), -EINVAL);
-	tc = (struct vdev_trace_config){.fd = -1};
+	tc = (struct vdev_trace_config){.size = sizeof(struct vdev_trace_config), .fd = -1};
 	cr_assert_eq(vdev_trace_start(g.dev, &tc, &t), -EINVAL);
 
 	fd = mkstemp(path);
 	cr_assert(fd >= 0);
 	close(fd);
-	tc = (struct vdev_trace_config){.path = path};
+	tc = (struct vdev_trace_config){.size = sizeof(struct vdev_trace_config), .path = path};
 	cr_assert_eq(vdev_trace_start(g.dev, &tc, &first), 0);
 	cr_assert_eq(stat(path, &st), 0);
 	cr_assert_eq(st.st_mode & 0777, 0600);
