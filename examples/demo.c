@@ -72,9 +72,10 @@ static const struct virtio_ops rng_ops = {
 static int run_mode(enum vdev_pci_mode mode, enum vdev_drv_access access, bool msix,
 		    const char *label)
 {
-	struct vdev_sim_config scfg = {.ram_size = 8 << 20};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config), .ram_size = 8 << 20};
 	struct vdev_virtio_pci_config layout = {.mode = mode, .msix = msix};
-	struct vdev_drv_config dcfg = {.access = access, .use_msix = msix};
+	struct vdev_drv_config dcfg = {.size = sizeof(struct vdev_drv_config),
+				       .access = access, .use_msix = msix};
 	struct demo_rng rng = {.vq = {.qsize = DEMO_QSIZE}, .state = 0x9e3779b97f4a7c15ULL};
 	struct vdev_sim *sim;
 	struct pci_vdev *pci;

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_input in = {data, size};
-	struct vdev_sim_config scfg = {.ram_size = RAM};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config), .ram_size = RAM};
 	struct echo_dev_config ecfg = {.nvq = 2, .qsize = 16};
 	uint8_t mode = (uint8_t)fuzz_take(&in, 1);
 	struct vdev_sim *sim;

@@ -45,7 +45,8 @@ struct host_conn {
  */
 static void trace_start(struct host_conn *c, struct vdev_dev *dev)
 {
-	struct vdev_trace_config tc = {.path = c->trace_file};
+	struct vdev_trace_config tc = {.size = sizeof(struct vdev_trace_config),
+				       .path = c->trace_file};
 	int rc;
 
 	if (!c->dc->trace)

@@ -18,6 +18,7 @@ static int build_blk(const struct host_dev_config *dc, struct vmctx *ctx, struct
 	const struct host_blk_config *b = &dc->u.blk;
 	struct vdev_blk_backend be;
 	struct vdev_blk_config cfg = {
+		.size = sizeof(struct vdev_blk_config),
 		.pci = dc->pci,
 		.path = b->null_size ? NULL : b->path,
 		.readonly = b->readonly,
@@ -62,9 +63,11 @@ static void tap_up(const char *ifname)
 static int build_net(const struct host_dev_config *dc, struct vmctx *ctx, struct vdev_dev **out)
 {
 	const struct host_net_config *n = &dc->u.net;
-	struct vdev_net_tap_config tap = {.ifname = n->ifname, .queues = n->queue_pairs};
+	struct vdev_net_tap_config tap = {.size = sizeof(struct vdev_net_tap_config),
+					  .ifname = n->ifname, .queues = n->queue_pairs};
 	struct vdev_net_backend be;
 	struct vdev_net_config cfg = {
+		.size = sizeof(struct vdev_net_config),
 		.pci = dc->pci,
 		.backend = &be,
 		.mtu = n->mtu,
@@ -88,8 +91,9 @@ static int build_net(const struct host_dev_config *dc, struct vmctx *ctx, struct
 static int build_console(const struct host_dev_config *dc, struct vmctx *ctx,
 			 struct vdev_dev **out)
 {
-	struct vdev_console_port_config port = {0};
-	struct vdev_console_config cfg = {.pci = dc->pci, .nports = 1, .ports = &port};
+	struct vdev_console_port_config port = {.size = sizeof(struct vdev_console_port_config)};
+	struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config),
+					  .pci = dc->pci, .nports = 1, .ports = &port};
 	char pty[64];
 	int rc;
 
@@ -118,6 +122,7 @@ static int build_rng(const struct host_dev_config *dc, struct vmctx *ctx, struct
 {
 	const struct host_rng_config *r = &dc->u.rng;
 	struct vdev_rng_config cfg = {
+		.size = sizeof(struct vdev_rng_config),
 		.pci = dc->pci,
 		.path = r->path[0] ? r->path : NULL,
 		.max_request_bytes = r->max_request_bytes,

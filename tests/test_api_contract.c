@@ -51,7 +51,7 @@ Test(api_contract, version_string_matches_project)
 
 Test(api_contract, pci_and_layout_arguments_are_checked)
 {
-	struct vdev_sim_config scfg = {.ram_size = 1 << 20};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config), .ram_size = 1 << 20};
 	struct vdev_sim *sim;
 	struct pci_vdev *pci = NULL;
 	struct echo_dev_config ecfg = {.pci = {.mode = VDEV_PCI_MODERN}};

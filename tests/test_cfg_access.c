@@ -110,8 +110,9 @@ Test(cfg_access, capability_layout_and_writable_fields)
 Test(cfg_access, capability_absent_when_configured_out)
 {
 	struct echo_dev_config e = {0};
-	struct vdev_sim_config sc = {.ram_size = 1 << 20};
-	struct vdev_drv_config dc = {.access = VDEV_DRV_MODERN_CFGACCESS};
+	struct vdev_sim_config sc = {.size = sizeof(struct vdev_sim_config), .ram_size = 1 << 20};
+	struct vdev_drv_config dc = {.size = sizeof(struct vdev_drv_config),
+				     .access = VDEV_DRV_MODERN_CFGACCESS};
 	struct vdev_sim *sim;
 	struct echo_dev *dev;
 	struct vdev_drv *drv = NULL;
@@ -411,7 +412,7 @@ Test(cfg_access, request_roundtrip_with_no_bar_decoding)
 Test(cfg_access, window_works_before_bars_are_programmed)
 {
 	struct echo_dev_config e = {.nvq = 2};
-	struct vdev_sim_config sc = {.ram_size = 1 << 20};
+	struct vdev_sim_config sc = {.size = sizeof(struct vdev_sim_config), .ram_size = 1 << 20};
 	struct vdev_sim *sim;
 	struct echo_dev *dev;
 	struct pci_vdev *p;

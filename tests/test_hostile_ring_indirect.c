@@ -329,7 +329,8 @@ static void mini_setup(struct pci_vdev *p, struct vdev_sim *sim, uint16_t size,
  */
 static void rewrite_during_walk(bool indirect)
 {
-	struct vdev_sim_config scfg = {.ram_size = 16 << 20};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config),
+				       .ram_size = 16 << 20};
 	struct echo_dev_config ecfg = {.qsize = 8, .manual = true,
 				       .pci = {.mode = VDEV_PCI_MODERN}};
 	struct vdev_sim *sim;

@@ -184,7 +184,7 @@ Test(interrupts, reset_lowers_intx)
 
 Test(interrupts, msix_table_entries_start_masked_and_read_back)
 {
-	struct vdev_sim_config sc = {.ram_size = 1 << 20};
+	struct vdev_sim_config sc = {.size = sizeof(struct vdev_sim_config), .ram_size = 1 << 20};
 	struct echo_dev_config ec = {.nvq = 3};
 	struct harness h = {0};
 

@@ -24,7 +24,8 @@ struct bare {
 
 static void bare_open(struct bare *b, struct vdev_virtio_pci_config pc, int nvq)
 {
-	struct vdev_sim_config sc = {.ram_base = 0, .ram_size = 1 << 20};
+	struct vdev_sim_config sc = {.size = sizeof(struct vdev_sim_config),
+				     .ram_base = 0, .ram_size = 1 << 20};
 	struct echo_dev_config ec = {.pci = pc, .nvq = nvq};
 
 	memset(b, 0, sizeof(*b));

@@ -94,10 +94,13 @@ struct lv {
 
 static void lv_open(struct lv *l, const char *path)
 {
-	struct vdev_sim_config scfg = {.ram_size = 16 << 20};
-	struct vdev_blk_config cfg = {.pci = {.mode = VDEV_PCI_MODERN}, .path = path,
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config),
+				       .ram_size = 16 << 20};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+				      .pci = {.mode = VDEV_PCI_MODERN}, .path = path,
 				      .io_workers = WORKERS};
-	struct vdev_drv_config dcfg = {.access = VDEV_DRV_MODERN};
+	struct vdev_drv_config dcfg = {.size = sizeof(struct vdev_drv_config),
+				       .access = VDEV_DRV_MODERN};
 	int rc;
 
 	memset(l, 0, sizeof(*l));

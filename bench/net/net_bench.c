@@ -58,10 +58,13 @@ static double now_s(void)
 
 static int side_open(struct side *s, const char *name, int fd)
 {
-	struct vdev_sim_config scfg = {.ram_size = 16 << 20};
-	struct vdev_drv_config dcfg = {.access = VDEV_DRV_MODERN};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config),
+				       .ram_size = 16 << 20};
+	struct vdev_drv_config dcfg = {.size = sizeof(struct vdev_drv_config),
+				       .access = VDEV_DRV_MODERN};
 	struct vdev_net_backend be;
-	struct vdev_net_config cfg = {.pci = {.mode = VDEV_PCI_MODERN}, .queue_size = QSIZE};
+	struct vdev_net_config cfg = {.size = sizeof(struct vdev_net_config),
+				      .pci = {.mode = VDEV_PCI_MODERN}, .queue_size = QSIZE};
 	uint64_t want = VIRTIO_NET_F_MAC | VIRTIO_NET_F_MRG_RXBUF | VIRTIO_RING_F_EVENT_IDX;
 	int rc;
 

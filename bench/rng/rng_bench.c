@@ -43,9 +43,12 @@ static double now_s(void)
 
 static int bench_open(struct bench *b, uint32_t len)
 {
-	struct vdev_sim_config scfg = {.ram_size = 16u << 20};
-	struct vdev_rng_config cfg = {.pci = {.mode = VDEV_PCI_MODERN}};
-	struct vdev_drv_config dcfg = {.access = VDEV_DRV_MODERN};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config),
+				       .ram_size = 16u << 20};
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+				      .pci = {.mode = VDEV_PCI_MODERN}};
+	struct vdev_drv_config dcfg = {.size = sizeof(struct vdev_drv_config),
+				       .access = VDEV_DRV_MODERN};
 	int rc;
 
 	memset(b, 0, sizeof(*b));

@@ -309,10 +309,12 @@ int main(int argc, char **argv)
 	parse(argc, argv, &r.o);
 	r.rng = r.o.seed ? r.o.seed : 1;
 	ram = (uint64_t)r.o.qd * (r.o.bs + 4096) + (8u << 20);
-	rc = vdev_sim_create(&(struct vdev_sim_config){.ram_size = ram, .shared = true}, &sim);
+	rc = vdev_sim_create(&(struct vdev_sim_config){.size = sizeof(struct vdev_sim_config),
+						       .ram_size = ram, .shared = true}, &sim);
 	if (rc < 0)
 		die("guest RAM", rc);
-	rc = vdev_vu_front_connect(&(struct vdev_vu_front_config){.path = r.o.socket, .sim = sim},
+	rc = vdev_vu_front_connect(&(struct vdev_vu_front_config){.size = sizeof(struct vdev_vu_front_config),
+								  .path = r.o.socket, .sim = sim},
 				   &f);
 	if (rc < 0)
 		die("connecting to the back end", rc);

@@ -208,8 +208,15 @@ int vdev_blk_null_backend(uint64_t size, struct vdev_blk_backend *out);
 
 /* ---------------- the device ---------------- */
 
-/* Zero-initialise, then set what you need; zero means the default. */
+/*
+ * Zero-initialise, set .size = sizeof(struct vdev_blk_config), then set what you need;
+ * zero means the default. The size lets the struct grow: fields are only ever appended;
+ * a caller's shorter struct (an older header) reads as zero past its end, a longer one
+ * is refused (-E2BIG) only when it sets what this library does not know; a size below
+ * the first version's is -EINVAL.
+ */
 struct vdev_blk_config {
+	uint32_t size; /* required: sizeof(struct vdev_blk_config) */
 	struct vdev_virtio_pci_config pci; /* pci.mode is required */
 	const char *path;      /* image for the default backend (this or `backend`) */
 	bool readonly;         /* open the image read-only and offer RO */

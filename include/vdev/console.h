@@ -115,8 +115,16 @@ int vdev_console_backend_pty(struct vdev_console_backend *out, char *name, size_
  * the struct is zeroed. NULL is accepted. */
 void vdev_console_backend_release(struct vdev_console_backend *be);
 
-/* One port. Zero-initialise, then set what you need. */
+/*
+ * One port. Zero-initialise, set .size = sizeof(struct vdev_console_port_config), then
+ * set what you need. The size lets the struct grow: fields are only ever appended; a
+ * caller's shorter struct (an older header) reads as zero past its end, a longer one
+ * is refused (-E2BIG) only when it sets what this library does not know; a size below
+ * the first version's is -EINVAL. In vdev_console_config.ports every entry must carry
+ * the same size, and the array is stepped through by that size.
+ */
 struct vdev_console_port_config {
+	uint32_t size; /* required: sizeof(struct vdev_console_port_config) */
 	struct vdev_console_backend backend; /* taken over by the device on success */
 	const char *name;  /* multiport: sent with PORT_NAME; NULL or "" for none. Copied. */
 	bool console;      /* multiport: announce as a console (CONSOLE_PORT); port 0 always is */
@@ -124,8 +132,15 @@ struct vdev_console_port_config {
 			      vdev_console_set_open()) */
 };
 
-/* Zero-initialise, then set what you need; zero means the default. */
+/*
+ * Zero-initialise, set .size = sizeof(struct vdev_console_config), then set what you
+ * need; zero means the default. The size lets the struct grow: fields are only ever
+ * appended; a caller's shorter struct (an older header) reads as zero past its end, a
+ * longer one is refused (-E2BIG) only when it sets what this library does not know; a
+ * size below the first version's is -EINVAL.
+ */
 struct vdev_console_config {
+	uint32_t size; /* required: sizeof(struct vdev_console_config) */
 	struct vdev_virtio_pci_config pci; /* pci.mode is required */
 	uint16_t qsize;         /* queue size, a power of two <= 32768; 0: 128 */
 	uint32_t nports;        /* entries in `ports` (ports 0..nports-1); 0: one port

@@ -32,7 +32,15 @@ extern "C" {
 
 struct vdev_sim;
 
+/*
+ * Zero-initialise, set .size = sizeof(struct vdev_sim_config), then set what you need.
+ * The size lets the struct grow: fields are only ever appended; a caller's shorter
+ * struct (an older header) reads as zero past its end, a longer one is refused (-E2BIG)
+ * only when it sets what this library does not know; a size below the first version's is
+ * -EINVAL.
+ */
 struct vdev_sim_config {
+	uint32_t size; /* required: sizeof(struct vdev_sim_config) */
 	uint64_t ram_base;  /* guest-physical address of RAM (default 0) */
 	uint64_t ram_size;  /* bytes of RAM (required, at most 1 GiB) */
 	uint64_t frag;      /* 0, or: no translation is contiguous beyond a multiple
@@ -108,7 +116,15 @@ enum vdev_drv_region {
 	VDEV_DRV_REGION_LEGACY = 5,
 };
 
+/*
+ * Zero-initialise, set .size = sizeof(struct vdev_drv_config), then set what you need.
+ * The size lets the struct grow: fields are only ever appended; a caller's shorter
+ * struct (an older header) reads as zero past its end, a longer one is refused (-E2BIG)
+ * only when it sets what this library does not know; a size below the first version's is
+ * -EINVAL.
+ */
 struct vdev_drv_config {
+	uint32_t size; /* required: sizeof(struct vdev_drv_config) */
 	enum vdev_drv_access access; /* required */
 	bool use_msix;              /* enable MSI-X when the function has it */
 	uint64_t mmio_base;         /* where to program memory BARs (default 0xe0000000) */

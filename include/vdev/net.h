@@ -138,8 +138,15 @@ struct vdev_net_backend {
 	void (*close)(void *opaque);
 };
 
-/* Options of the tap backend. */
+/*
+ * Options of the tap backend. Zero-initialise, set .size = sizeof(struct
+ * vdev_net_tap_config), then set what you need. The size lets the struct grow: fields
+ * are only ever appended; a caller's shorter struct (an older header) reads as zero past
+ * its end, a longer one is refused (-E2BIG) only when it sets what this library does not
+ * know; a size below the first version's is -EINVAL.
+ */
 struct vdev_net_tap_config {
+	uint32_t size; /* required: sizeof(struct vdev_net_tap_config) */
 	const char *ifname;   /* required: 1..15 bytes; created if it does not exist */
 	unsigned int queues;  /* 0: 1; more opens a multiqueue tap (IFF_MULTI_QUEUE) */
 	bool persistent;      /* keep the interface after the device closes it */
@@ -173,8 +180,15 @@ int vdev_net_socketpair(int fds[2]);
 /* Release a backend that was not handed to a device (calls its close). */
 void vdev_net_backend_close(struct vdev_net_backend *be);
 
-/* Zero-initialise, then set what you need; zero means the default. */
+/*
+ * Zero-initialise, set .size = sizeof(struct vdev_net_config), then set what you need;
+ * zero means the default. The size lets the struct grow: fields are only ever appended;
+ * a caller's shorter struct (an older header) reads as zero past its end, a longer one
+ * is refused (-E2BIG) only when it sets what this library does not know; a size below
+ * the first version's is -EINVAL.
+ */
 struct vdev_net_config {
+	uint32_t size; /* required: sizeof(struct vdev_net_config) */
 	struct vdev_virtio_pci_config pci; /* pci.mode is required */
 	const struct vdev_net_backend *backend; /* required; copied. On success the device
 						   owns it (closes it on destroy); on failure

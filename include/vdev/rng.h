@@ -85,8 +85,15 @@ struct vdev_rng_backend {
 int vdev_rng_backend_getrandom(struct vdev_rng_backend *out);
 int vdev_rng_backend_file(const char *path, bool wrap, struct vdev_rng_backend *out);
 
-/* Zero-initialise, then set what you need; zero means the default. */
+/*
+ * Zero-initialise, set .size = sizeof(struct vdev_rng_config), then set what you need;
+ * zero means the default. The size lets the struct grow: fields are only ever appended;
+ * a caller's shorter struct (an older header) reads as zero past its end, a longer one
+ * is refused (-E2BIG) only when it sets what this library does not know; a size below
+ * the first version's is -EINVAL.
+ */
 struct vdev_rng_config {
+	uint32_t size; /* required: sizeof(struct vdev_rng_config) */
 	struct vdev_virtio_pci_config pci; /* pci.mode is required */
 
 	/* The source: at most one of `path` and `backend`; neither means getrandom(2). */

@@ -30,8 +30,15 @@ extern "C" {
 
 struct vdev_trace;
 
-/* Zero-initialise, then set what you need. */
+/*
+ * Zero-initialise, set .size = sizeof(struct vdev_trace_config), then set what you need.
+ * The size lets the struct grow: fields are only ever appended; a caller's shorter
+ * struct (an older header) reads as zero past its end, a longer one is refused (-E2BIG)
+ * only when it sets what this library does not know; a size below the first version's is
+ * -EINVAL.
+ */
 struct vdev_trace_config {
+	uint32_t size; /* required: sizeof(struct vdev_trace_config) */
 	const char *path;   /* file to create or truncate (mode 0600); or NULL and: */
 	int fd;             /* a descriptor to write to (the recorder writes a dup) */
 	uint64_t max_bytes; /* stop recording past this size; 0: 1 GiB */

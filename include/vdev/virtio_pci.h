@@ -23,7 +23,12 @@ enum vdev_pci_mode {
 	VDEV_PCI_TRANSITIONAL = 3, /* both, device id 0x1000-range, revision 0 */
 };
 
-/* Zero-initialise, then set what you need; zero means the default. */
+/*
+ * Zero-initialise, then set what you need; zero means the default. This struct is
+ * embedded as `.pci` inside every device config, so it cannot grow by a size field
+ * without moving the fields after it: it carries reserved room instead, which must be
+ * zero (the library refuses anything else with -EINVAL), and new fields take it up.
+ */
 struct vdev_virtio_pci_config {
 	enum vdev_pci_mode mode; /* required */
 	bool msix;               /* MSI-X: nvq + 1 vectors in BAR 1 */
@@ -32,12 +37,14 @@ struct vdev_virtio_pci_config {
 	bool mem32;              /* modern: 32-bit memory BAR 4 (QEMU's proxy needs it) */
 	bool no_cfg_access;      /* modern: leave out the PCI cfg-access capability */
 	uint32_t class_code;     /* class<<16 | subclass<<8 | progif; 0: by device type */
+	uint32_t reserved[4];    /* zero: room for fields to come */
 };
 
 /*
  * Lay out the function of a device already bound with virtio_linkup(). Returns 0, or
  * -EINVAL when the mode is unknown, a transitional/legacy mode is asked for a device
- * type that has no transitional id, or the device was laid out already; -ENOMEM.
+ * type that has no transitional id, `reserved` is not zero, or the device was laid
+ * out already; -ENOMEM.
  */
 int vdev_virtio_pci_init(struct virtio_base *base, uint16_t virtio_type,
 			 const struct vdev_virtio_pci_config *cfg);

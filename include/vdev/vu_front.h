@@ -32,7 +32,15 @@ struct vdev_vu_front;
 /* Most queues a front end sets up. */
 #define VDEV_VU_FRONT_MAX_QUEUES 16
 
+/*
+ * Zero-initialise, set .size = sizeof(struct vdev_vu_front_config), then set what you
+ * need. The size lets the struct grow: fields are only ever appended; a caller's shorter
+ * struct (an older header) reads as zero past its end, a longer one is refused (-E2BIG)
+ * only when it sets what this library does not know; a size below the first version's is
+ * -EINVAL.
+ */
 struct vdev_vu_front_config {
+	uint32_t size; /* required: sizeof(struct vdev_vu_front_config) */
 	const char *path;   /* the back end's UNIX socket (required) */
 	struct vdev_sim *sim; /* guest RAM; must be created with `shared` (required) */
 	int timeout_ms;     /* how long to wait for each reply (0: 5000) */

@@ -14,6 +14,7 @@
 #include "trace/trace_subject.h"
 #include "transport/pci_internal.h"
 #include "util/common.h"
+#include "util/config.h"
 #include "vdev/trace.h"
 
 static uint8_t pci_mode_of(const struct virtio_base *b)
@@ -61,9 +62,15 @@ static bool attachable(const struct vdev_dev *dev)
 	       vdev_virtio_transport_priv(&dev->base) == NULL;
 }
 
-VDEV_EXPORT int vdev_trace_start(struct vdev_dev *dev, const struct vdev_trace_config *cfg,
+/* The size of struct vdev_trace_config's first version; new fields go after it. */
+#define TRACE_CONFIG_V1 VDEV_CONFIG_V1_SIZE(struct vdev_trace_config, max_bytes)
+
+VDEV_EXPORT int vdev_trace_start(struct vdev_dev *dev, const struct vdev_trace_config *given,
 				 struct vdev_trace **out)
 {
+	struct vdev_trace_config local; /* everything below reads this copy only */
+	const struct vdev_trace_config *cfg = &local;
+	char why[VDEV_CONFIG_WHY_LEN];
 	struct vdev_trace_subject s;
 	struct vdev_trace *t;
 	bool ok;
@@ -71,8 +78,16 @@ VDEV_EXPORT int vdev_trace_start(struct vdev_dev *dev, const struct vdev_trace_c
 
 	if (out != NULL)
 		*out = NULL;
-	if (dev == NULL || cfg == NULL || out == NULL || (cfg->path == NULL && cfg->fd < 0) ||
-	    dev->base.dev == NULL || dev->base.vops == NULL)
+	if (dev == NULL || given == NULL || out == NULL)
+		return -EINVAL;
+	rc = vdev_config_take(&local, sizeof(local), given, TRACE_CONFIG_V1, "vdev_trace_config",
+			      why, sizeof(why));
+	if (rc < 0) {
+		vdev_ctx_log(dev->base.vmctx, VDEV_LOG_ERROR, vdev_dev_name(dev), "trace: size: %s",
+			     why);
+		return rc;
+	}
+	if ((cfg->path == NULL && cfg->fd < 0) || dev->base.dev == NULL || dev->base.vops == NULL)
 		return -EINVAL;
 	s = (struct vdev_trace_subject){
 		.type = dev->ops->type,

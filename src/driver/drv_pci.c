@@ -10,6 +10,7 @@
 
 #include "core/common.h"
 #include "driver/drv_internal.h"
+#include "util/config.h"
 
 #define DRV_DEFAULT_MMIO_BASE 0xe0000000ULL
 #define DRV_DEFAULT_IO_BASE 0xc000
@@ -275,17 +276,28 @@ static int probe(struct vdev_drv *drv)
 	return vdev_drv_reset(drv);
 }
 
+/* The size of struct vdev_drv_config's first version; new fields go after it. */
+#define DRV_CONFIG_V1 VDEV_CONFIG_V1_SIZE(struct vdev_drv_config, io_base)
+
 VDEV_EXPORT int vdev_drv_open(struct vdev_sim *sim, struct pci_vdev *dev,
-			      const struct vdev_drv_config *cfg, struct vdev_drv **out)
+			      const struct vdev_drv_config *given, struct vdev_drv **out)
 {
+	struct vdev_drv_config local; /* everything below reads this copy only */
+	const struct vdev_drv_config *cfg = &local;
+	char why[VDEV_CONFIG_WHY_LEN];
 	struct vdev_drv *drv;
 	int rc;
 
 	if (out == NULL)
 		return -EINVAL;
 	*out = NULL;
-	if (sim == NULL || dev == NULL || cfg == NULL)
+	if (sim == NULL || dev == NULL || given == NULL)
 		return -EINVAL;
+	/* The driver peer logs nothing of its own: the errno alone tells the caller. */
+	rc = vdev_config_take(&local, sizeof(local), given, DRV_CONFIG_V1, "vdev_drv_config",
+			      why, sizeof(why));
+	if (rc < 0)
+		return rc;
 	if (cfg->access < VDEV_DRV_LEGACY || cfg->access > VDEV_DRV_MODERN_CFGACCESS)
 		return -EINVAL;
 	drv = calloc(1, sizeof(*drv));

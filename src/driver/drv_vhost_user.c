@@ -23,6 +23,7 @@
 
 #include "core/common.h"
 #include "driver/drv_internal.h"
+#include "util/config.h"
 #include "vdev/vu_front.h"
 
 /* Requests of the vhost-user spec this front end sends. */
@@ -306,16 +307,29 @@ static int handshake(struct vdev_vu_front *f)
 	return f->protocol ? negotiate_protocol(f) : 0;
 }
 
-VDEV_EXPORT int vdev_vu_front_connect(const struct vdev_vu_front_config *cfg,
+/* The size of struct vdev_vu_front_config's first version; new fields go after it. */
+#define VUF_CONFIG_V1 VDEV_CONFIG_V1_SIZE(struct vdev_vu_front_config, timeout_ms)
+
+VDEV_EXPORT int vdev_vu_front_connect(const struct vdev_vu_front_config *given,
 				      struct vdev_vu_front **out)
 {
+	struct vdev_vu_front_config local; /* everything below reads this copy only */
+	const struct vdev_vu_front_config *cfg = &local;
+	char why[VDEV_CONFIG_WHY_LEN];
 	struct vdev_vu_front *f;
 	int rc;
 
 	if (out == NULL)
 		return -EINVAL;
 	*out = NULL;
-	if (cfg == NULL || cfg->path == NULL || cfg->sim == NULL || cfg->timeout_ms < 0 ||
+	if (given == NULL)
+		return -EINVAL;
+	/* No vmctx to log on: the errno alone tells the caller. */
+	rc = vdev_config_take(&local, sizeof(local), given, VUF_CONFIG_V1, "vdev_vu_front_config",
+			      why, sizeof(why));
+	if (rc < 0)
+		return rc;
+	if (cfg->path == NULL || cfg->sim == NULL || cfg->timeout_ms < 0 ||
 	    vdev_sim_memfd(cfg->sim) < 0)
 		return -EINVAL;
 	f = calloc(1, sizeof(*f));

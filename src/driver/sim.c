@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/common.h"
+#include "util/config.h"
 #include "vdev/driver.h"
 
 #define SIM_MAX_RAM (1ULL << 30)
@@ -259,15 +260,28 @@ static void ram_free(struct vdev_sim *sim)
 	close(sim->memfd);
 }
 
-VDEV_EXPORT int vdev_sim_create(const struct vdev_sim_config *cfg, struct vdev_sim **out)
+/* The size of struct vdev_sim_config's first version; new fields go after it. */
+#define SIM_CONFIG_V1 VDEV_CONFIG_V1_SIZE(struct vdev_sim_config, shared)
+
+VDEV_EXPORT int vdev_sim_create(const struct vdev_sim_config *given, struct vdev_sim **out)
 {
+	struct vdev_sim_config local; /* everything below reads this copy only */
+	const struct vdev_sim_config *cfg = &local;
+	char why[VDEV_CONFIG_WHY_LEN];
 	struct vdev_sim *sim;
 	int rc;
 
 	if (out == NULL)
 		return -EINVAL;
 	*out = NULL;
-	if (cfg == NULL || check_config(cfg) < 0)
+	if (given == NULL)
+		return -EINVAL;
+	/* No vmctx yet to log on: the errno alone tells the caller. */
+	rc = vdev_config_take(&local, sizeof(local), given, SIM_CONFIG_V1, "vdev_sim_config",
+			      why, sizeof(why));
+	if (rc < 0)
+		return rc;
+	if (check_config(cfg) < 0)
 		return -EINVAL;
 	sim = calloc(1, sizeof(*sim));
 	if (sim == NULL)

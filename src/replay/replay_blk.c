@@ -263,6 +263,7 @@ static int blk_create(struct vmctx *ctx, const struct vdev_virtio_pci_config *pc
 	/* The trace says what is on; the config says what is off. */
 	bp.cfg.no_wz_unmap = !bp.wz_may_unmap;
 	bp.cfg.writethrough = !bp.writeback;
+	bp.cfg.size = sizeof(bp.cfg);
 	bp.cfg.pci = *pci;
 	bp.cfg.readonly = bp.readonly;
 	bp.cfg.no_discard = !bp.discard;

@@ -170,6 +170,7 @@ static int make_backends(struct vdev_replay *rp, struct con_replay_params *cp,
 		uint8_t f = cp->pflags[i];
 		struct vdev_console_port_config *pc = &ports[i];
 
+		pc->size = sizeof(*pc);
 		pc->name = cp->names[i][0] ? cp->names[i] : NULL;
 		pc->console = (f & VDEV_TRACE_CONP_CONSOLE) != 0;
 		pc->host_closed = !(f & VDEV_TRACE_CONP_HOST_OPEN);
@@ -225,6 +226,7 @@ static int console_create(struct vmctx *ctx, const struct vdev_virtio_pci_config
 		rc = make_backends(rp, cp, st, ports, nports);
 	if (rc >= 0) {
 		cp->cfg.qsize = (uint16_t)replay_fuzz_cap(rp, cp->cfg.qsize, 1024);
+		cp->cfg.size = sizeof(cp->cfg);
 		cp->cfg.pci = *pci;
 		cp->cfg.no_size = !cp->size;
 		cp->cfg.no_emerg_write = !cp->emerg_write;

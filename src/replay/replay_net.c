@@ -153,6 +153,7 @@ static int net_create(struct vmctx *ctx, const struct vdev_virtio_pci_config *pc
 			return rc;
 	}
 	np.cfg.queue_size = (uint16_t)replay_fuzz_cap(rp, np.cfg.queue_size, 1024);
+	np.cfg.size = sizeof(np.cfg);
 	np.cfg.pci = *pci;
 	vdev_st64(mac, np.mac);
 	memcpy(np.cfg.mac, mac, 6);

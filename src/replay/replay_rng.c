@@ -125,6 +125,7 @@ static int rng_create(struct vmctx *ctx, const struct vdev_virtio_pci_config *pc
 		.read = rrng_read,
 		.pollfd = pollfd ? rrng_pollfd : NULL,
 	};
+	cfg.size = sizeof(cfg);
 	cfg.pci = *pci;
 	cfg.backend = &be;
 	/* No clock_ns: the device reads the host's clock, which the replay serves from

@@ -13,6 +13,7 @@
 #include "transport/pci_internal.h"
 #include "transport/virtio_pci_internal.h"
 #include "trace/trace_hooks.h"
+#include "util/config.h"
 #include "vdev/virtio_pci.h"
 
 /* ---- the transport as the core sees it ---- */
@@ -403,6 +404,11 @@ VDEV_EXPORT int vdev_virtio_pci_init(struct virtio_base *base, uint16_t virtio_t
 		return -ENOMEM;
 	if (base->has_legacy || base->has_modern)
 		return -EINVAL;
+	/* Room for fields to come: a caller that sets it asks for what we do not know. */
+	if (!vdev_config_zero(cfg->reserved, sizeof(cfg->reserved))) {
+		vdev_virtio_log(base, VDEV_LOG_ERROR, "virtio-pci: pci.reserved: must be zero");
+		return -EINVAL;
+	}
 	device_id = vdev_virtio_pci_device_id(virtio_type, cfg->mode);
 	if (device_id == 0)
 		return -EINVAL;

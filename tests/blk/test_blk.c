@@ -49,6 +49,7 @@ Test(blk, config_fields_read_back_in_every_mode)
 {
 	for (int i = 0; i < FX_NMODES; i++) {
 		struct vdev_blk_config cfg = {
+			.size = sizeof(struct vdev_blk_config),
 			.blk_size = 4096, .physical_block_exp = 3, .alignment_offset = 1,
 			.min_io_size = 8, .opt_io_size = 64, .seg_max = 60, .size_max = 65536,
 			.max_discard_sectors = 2048, .max_discard_seg = 4,
@@ -95,7 +96,7 @@ Test(blk, config_fields_read_back_in_every_mode)
 
 Test(blk, defaults)
 {
-	struct vdev_blk_config cfg = {0};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 	struct bt t;
 
 	bt_open(&t, combo_opts(1, 1 * MiB), &cfg);
@@ -139,7 +140,8 @@ static void roundtrip(int combo, uint64_t frag)
 	enum { DISK = 2 * MiB, MAXSEC = 64, CHUNK = 64 * 1024 };
 	struct bt_opts o = *combo_opts(combo, DISK);
 	/* Small rings fit in one fragment of a fragmented guest RAM. */
-	struct vdev_blk_config cfg = {.queue_size = frag ? 64 : 0};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+				      .queue_size = frag ? 64 : 0};
 	uint8_t *shadow = calloc(1, DISK), *wbuf, *rbuf, *one, *file = malloc(DISK);
 	uint64_t wgpa, rgpa, onegpa, rs = 0x1234567ULL + (uint64_t)combo * 77 + frag;
 	struct vdev_drv_seg segs[16];
@@ -240,7 +242,7 @@ Test(blk, random_roundtrip_fragmented_guest_memory)
 Test(blk, queue_depth_many_in_flight)
 {
 	enum { N = 48 };
-	struct vdev_blk_config cfg = {.io_workers = 3};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config), .io_workers = 3};
 	struct bt t;
 	uint8_t *buf[N];
 	uint64_t gpa[N];
@@ -289,7 +291,7 @@ static void write_sectors(struct bt *t, uint64_t sector, uint8_t fill, uint32_t 
 Test(blk, flush_reaches_storage)
 {
 	for (int i = 0; i < 2; i++) {
-		struct vdev_blk_config cfg = {0};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 		uint8_t back[4096];
 		struct bt t;
 		int before, fd;
@@ -314,7 +316,7 @@ Test(blk, flush_reaches_storage)
 
 Test(blk, writethrough_syncs_every_write)
 {
-	struct vdev_blk_config cfg = {0};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 	struct bt t;
 	int before;
 
@@ -349,7 +351,7 @@ Test(blk, writethrough_syncs_every_write)
 
 Test(blk, destroy_syncs_writeback_data)
 {
-	struct vdev_blk_config cfg = {0};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 	struct bt t;
 	char path[256];
 	int before;
@@ -410,7 +412,7 @@ static void read_back_zero(struct bt *t, uint64_t sector, uint32_t nsec, bool ze
 Test(blk, discard_punches_a_hole)
 {
 	for (int i = 0; i < 2; i++) {
-		struct vdev_blk_config cfg = {0};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 		struct stat before, after;
 		struct bt t;
 		off_t hole;
@@ -442,7 +444,7 @@ Test(blk, discard_punches_a_hole)
 Test(blk, write_zeroes_reads_back_zeroes)
 {
 	for (int i = 0; i < 2; i++) {
-		struct vdev_blk_config cfg = {0};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 		struct bt t;
 		uint8_t back[512];
 		int fd;
@@ -473,7 +475,7 @@ Test(blk, write_zeroes_reads_back_zeroes)
 
 Test(blk, discard_and_write_zeroes_several_segments)
 {
-	struct vdev_blk_config cfg = {0};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 	struct bt t;
 	uint8_t *p;
 	uint64_t gpa;
@@ -537,7 +539,8 @@ static int open_mode_of(const char *path)
 Test(blk, readonly_refuses_writes)
 {
 	for (int i = 0; i < 2; i++) {
-		struct vdev_blk_config cfg = {.readonly = true};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+					      .readonly = true};
 		struct vdev_dev_stats st;
 		struct bt t;
 		uint64_t hash, gpa;
@@ -575,7 +578,8 @@ Test(blk, readonly_refuses_writes)
 Test(blk, get_id_returns_serial)
 {
 	for (int i = 0; i < FX_NMODES; i++) {
-		struct vdev_blk_config cfg = {.serial = "vdev-serial-01"};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+					      .serial = "vdev-serial-01"};
 		struct vdev_drv_seg s;
 		struct bt t;
 		uint8_t *p;
@@ -594,7 +598,8 @@ Test(blk, get_id_returns_serial)
 	}
 	{
 		/* A 20-byte serial fills the answer with no terminator. */
-		struct vdev_blk_config cfg = {.serial = "ABCDEFGHIJKLMNOPQRST"};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+					      .serial = "ABCDEFGHIJKLMNOPQRST"};
 		struct vdev_drv_seg s;
 		struct bt t;
 		uint8_t *p;
@@ -613,7 +618,8 @@ Test(blk, get_id_returns_serial)
 Test(blk, multiqueue_four_queues)
 {
 	for (int i = 0; i < 2; i++) {
-		struct vdev_blk_config cfg = {.num_queues = 4, .io_workers = 2};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+					      .num_queues = 4, .io_workers = 2};
 		struct bt t;
 		uint8_t *p[4];
 		uint64_t gpa[4];
@@ -652,7 +658,7 @@ Test(blk, multiqueue_four_queues)
 
 Test(blk, single_queue_does_not_offer_mq)
 {
-	struct vdev_blk_config cfg = {0};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 	struct bt t;
 
 	bt_open(&t, combo_opts(1, 1 * MiB), &cfg);
@@ -666,7 +672,7 @@ Test(blk, resize_raises_config_interrupt)
 {
 	/* INTx: the ISR's config bit; modern also bumps config_generation. */
 	for (int i = 0; i < 2; i++) {
-		struct vdev_blk_config cfg = {0};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 		struct vdev_drv_seg s;
 		struct bt t;
 		uint8_t *p;
@@ -699,7 +705,7 @@ Test(blk, resize_raises_config_interrupt)
 
 Test(blk, resize_with_msix_uses_config_vector)
 {
-	struct vdev_blk_config cfg = {0};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 	struct bt_opts o = {VDEV_PCI_MODERN, VDEV_DRV_MODERN, true, 0, 1 * MiB};
 	struct bt t;
 	uint64_t before;
@@ -718,7 +724,7 @@ Test(blk, resize_with_msix_uses_config_vector)
 
 Test(blk, resize_rejects_bad_arguments)
 {
-	struct vdev_blk_config cfg = {0};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 	struct bt t;
 
 	cr_assert_eq(vdev_blk_resize(NULL, 4096), -EINVAL);
@@ -732,7 +738,7 @@ Test(blk, resize_rejects_bad_arguments)
 
 Test(blk, counters)
 {
-	struct vdev_blk_config cfg = {.serial = "s"};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config), .serial = "s"};
 	struct vdev_dev_stats st;
 	struct vdev_drv_seg s, id;
 	struct bt t;
@@ -760,7 +766,7 @@ Test(blk, counters)
 
 Test(blk, create_rejects_bad_arguments)
 {
-	struct vdev_sim_config scfg = {.ram_size = 1 << 20};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config), .ram_size = 1 << 20};
 	struct vdev_sim *sim;
 	struct vdev_dev *dev = NULL;
 	struct held_be held;
@@ -808,8 +814,11 @@ Test(blk, create_rejects_bad_arguments)
 	hash = bt_file_hash(path);
 	cr_assert_eq(vdev_sim_create(&scfg, &sim), 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int rc = vdev_blk_create(vdev_sim_vmctx(sim), "bad0", &cases[i].cfg, &dev);
+		struct vdev_blk_config c = cases[i].cfg;
+		int rc;
 
+		c.size = sizeof(c); /* left out of the table to keep each case on a line */
+		rc = vdev_blk_create(vdev_sim_vmctx(sim), "bad0", &c, &dev);
 		cr_assert_eq(rc, -EINVAL, "case %zu (%s): rc %d", i, cases[i].field, rc);
 		cr_assert(strstr(vdev_sim_last_log(sim), cases[i].field) != NULL,
 			  "case %zu: log \"%s\" does not name %s", i, vdev_sim_last_log(sim),
@@ -818,7 +827,8 @@ Test(blk, create_rejects_bad_arguments)
 	}
 	cr_assert_eq(held.submits + held.quiesces + held.closes, 0);
 	{
-		struct vdev_blk_config ok = {.pci = {.mode = VDEV_PCI_MODERN}, .path = path};
+		struct vdev_blk_config ok = {.size = sizeof(struct vdev_blk_config),
+					     .pci = {.mode = VDEV_PCI_MODERN}, .path = path};
 
 		cr_assert_eq(vdev_blk_create(NULL, "x", &ok, &dev), -EINVAL);
 		cr_assert_eq(vdev_blk_create(vdev_sim_vmctx(sim), NULL, &ok, &dev), -EINVAL);
@@ -857,7 +867,7 @@ Test(blk, file_backend_rejects_bad_arguments)
 
 Test(blk, custom_backend_gets_checked_requests)
 {
-	struct vdev_blk_config cfg = {.num_queues = 2};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config), .num_queues = 2};
 	struct bt_opts o = {VDEV_PCI_MODERN, VDEV_DRV_MODERN, false, 0, 0};
 	struct held_be held;
 	struct vdev_drv_seg s[2];

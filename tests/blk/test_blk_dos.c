@@ -53,7 +53,8 @@ static uint16_t used_idx(struct bt *t, int q)
 /* Open blk over the holding backend, NQ queues of QSIZE, every feature accepted. */
 static void open_held(struct bt *t, struct held_be *held, int legacy)
 {
-	struct vdev_blk_config cfg = {.num_queues = NQ, .queue_size = QSIZE};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+				      .num_queues = NQ, .queue_size = QSIZE};
 	struct bt_opts o = {legacy ? VDEV_PCI_LEGACY : VDEV_PCI_MODERN,
 			    legacy ? VDEV_DRV_LEGACY : VDEV_DRV_MODERN, false, 0, 0};
 

@@ -93,7 +93,7 @@ Test(blk_hostile, H36_unknown_type_is_unsupp)
 	static const uint32_t types[] = {2, 3, 5, 10, 14, 99, 0x80000001u, 0xFFFFFFFFu};
 
 	for (int legacy = 0; legacy < 2; legacy++) {
-		struct vdev_blk_config cfg = {0};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 		struct vdev_dev_stats st;
 		struct bt t;
 		uint64_t h;
@@ -113,7 +113,7 @@ Test(blk_hostile, H36_unknown_type_is_unsupp)
 Test(blk_hostile, H36_sector_past_capacity_is_ioerr)
 {
 	for (int legacy = 0; legacy < 2; legacy++) {
-		struct vdev_blk_config cfg = {0};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 		struct bt t;
 		uint64_t h;
 
@@ -141,7 +141,7 @@ Test(blk_hostile, H36_sector_times_512_overflow_is_ioerr)
 	};
 
 	for (int legacy = 0; legacy < 2; legacy++) {
-		struct vdev_blk_config cfg = {0};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 		struct bt t;
 		uint64_t h;
 
@@ -165,7 +165,8 @@ Test(blk_hostile, H36_sector_times_512_overflow_is_ioerr)
 Test(blk_hostile, H36_discard_and_write_zeroes_huge_counts_are_ioerr)
 {
 	for (int legacy = 0; legacy < 2; legacy++) {
-		struct vdev_blk_config cfg = {.max_discard_sectors = 64, .max_write_zeroes_sectors = 64};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+					      .max_discard_sectors = 64, .max_write_zeroes_sectors = 64};
 		struct bt t;
 		uint64_t h;
 
@@ -189,7 +190,8 @@ Test(blk_hostile, H36_discard_and_write_zeroes_huge_counts_are_ioerr)
 Test(blk_hostile, H36_discard_bad_segment_counts_are_ioerr)
 {
 	for (int legacy = 0; legacy < 2; legacy++) {
-		struct vdev_blk_config cfg = {.max_discard_seg = 4, .max_write_zeroes_seg = 2};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+					      .max_discard_seg = 4, .max_write_zeroes_seg = 2};
 		uint64_t sec[5] = {0, 8, 16, 24, 32};
 		uint32_t n[5] = {8, 8, 8, 8, 8}, fl[5] = {0};
 		struct vdev_drv_seg s[2];
@@ -225,7 +227,7 @@ Test(blk_hostile, H36_discard_bad_segment_counts_are_ioerr)
 
 Test(blk_hostile, H36_discard_without_negotiating_is_unsupp)
 {
-	struct vdev_blk_config cfg = {0};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 	struct bt_opts o = {VDEV_PCI_MODERN, VDEV_DRV_MODERN, false, 0, DISK};
 	struct bt t;
 	uint64_t h;
@@ -242,7 +244,8 @@ Test(blk_hostile, H36_discard_without_negotiating_is_unsupp)
 Test(blk_hostile, H36_get_id_into_fewer_than_20_bytes)
 {
 	for (int legacy = 0; legacy < 2; legacy++) {
-		struct vdev_blk_config cfg = {.serial = "0123456789abcdefghij"};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+					      .serial = "0123456789abcdefghij"};
 		struct vdev_drv_seg s[2];
 		struct bt t;
 		uint32_t used;
@@ -276,7 +279,7 @@ Test(blk_hostile, H36_get_id_into_fewer_than_20_bytes)
 Test(blk_hostile, H36_no_status_byte_returns_chain_empty)
 {
 	for (int legacy = 0; legacy < 2; legacy++) {
-		struct vdev_blk_config cfg = {0};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 		struct vdev_dev_stats st;
 		struct vdev_drv_seg segs[3];
 		struct bt t;
@@ -319,7 +322,7 @@ Test(blk_hostile, H36_no_status_byte_returns_chain_empty)
 Test(blk_hostile, H36_short_or_unreadable_header_is_ioerr)
 {
 	for (int legacy = 0; legacy < 2; legacy++) {
-		struct vdev_blk_config cfg = {0};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 		struct vdev_drv_seg segs[3];
 		struct bt t;
 		uint8_t *whdr;
@@ -362,7 +365,7 @@ Test(blk_hostile, H36_short_or_unreadable_header_is_ioerr)
 Test(blk_hostile, H36_wrong_data_direction_is_ioerr)
 {
 	for (int legacy = 0; legacy < 2; legacy++) {
-		struct vdev_blk_config cfg = {0};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 		struct vdev_drv_seg s;
 		struct bt t;
 		uint8_t *p;
@@ -391,7 +394,7 @@ Test(blk_hostile, H36_wrong_data_direction_is_ioerr)
 Test(blk_hostile, H36_data_not_a_sector_multiple_is_ioerr)
 {
 	for (int legacy = 0; legacy < 2; legacy++) {
-		struct vdev_blk_config cfg = {0};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 		struct bt t;
 		uint64_t h;
 
@@ -410,7 +413,7 @@ Test(blk_hostile, H36_too_many_segments_is_ioerr)
 {
 	for (int legacy = 0; legacy < 2; legacy++) {
 		/* seg_max 4: a request may use 4 + 16 iovecs for its data. */
-		struct vdev_blk_config cfg = {.seg_max = 4};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config), .seg_max = 4};
 		struct vdev_drv_seg segs[40];
 		struct bt t;
 		uint8_t *p;
@@ -437,7 +440,7 @@ Test(blk_hostile, H36_too_many_segments_is_ioerr)
 
 Test(blk_hostile, H36_readonly_write_never_reaches_backend)
 {
-	struct vdev_blk_config cfg = {.readonly = true};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config), .readonly = true};
 	struct bt_opts o = {VDEV_PCI_MODERN, VDEV_DRV_MODERN, false, 0, 0};
 	struct held_be held;
 	struct bt t;
@@ -478,7 +481,7 @@ static void *release_thread(void *arg)
 Test(blk_hostile, H12_reset_with_requests_in_flight_writes_nothing)
 {
 	for (int legacy = 0; legacy < 2; legacy++) {
-		struct vdev_blk_config cfg = {0};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config)};
 		struct bt_opts o = {legacy ? VDEV_PCI_LEGACY : VDEV_PCI_MODERN,
 				    legacy ? VDEV_DRV_LEGACY : VDEV_DRV_MODERN, false, 0, 0};
 		struct held_be held;
@@ -544,7 +547,7 @@ Test(blk_hostile, H12_reset_with_every_context_held_recovers)
 {
 	/* qsize 4: all four request contexts stay with the backend across a reset. The
 	 * new driver's requests wait for them, and each old context is reused once. */
-	struct vdev_blk_config cfg = {.queue_size = 4};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config), .queue_size = 4};
 	struct bt_opts o = {VDEV_PCI_MODERN, VDEV_DRV_MODERN, false, 0, 0};
 	struct held_be held;
 	struct vdev_drv_seg s;
@@ -592,7 +595,8 @@ Test(blk_hostile, H12_reset_with_file_backend_in_flight)
 {
 	for (int legacy = 0; legacy < 2; legacy++) {
 		/* Every request through the workers, so that they are still in flight. */
-		struct vdev_blk_config cfg = {.io_workers = 2, .io_no_inline = true};
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+					      .io_workers = 2, .io_no_inline = true};
 		uint64_t desc, avail, used;
 		struct vdev_drv_seg s[32];
 		struct bt t;
@@ -620,7 +624,7 @@ Test(blk_hostile, H12_reset_with_file_backend_in_flight)
 
 Test(blk_hostile, H12_destroy_with_requests_in_flight)
 {
-	struct vdev_blk_config cfg = {.io_workers = 1};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config), .io_workers = 1};
 	struct bt t;
 
 	open_mode(&t, 0, &cfg);

@@ -22,7 +22,7 @@
 static void open_sock_console(struct ct *t, const struct fx_mode *m, int sv[2],
 			      struct vdev_console_config *cfg)
 {
-	struct vdev_console_port_config port = {0};
+	struct vdev_console_port_config port = {.size = sizeof(struct vdev_console_port_config)};
 
 	ct_socketpair(sv);
 	cr_assert_eq(vdev_console_backend_fds(sv[0], sv[0], VDEV_CONSOLE_FD_CLOSE, &port.backend), 0);
@@ -35,7 +35,8 @@ static void open_sock_console(struct ct *t, const struct fx_mode *m, int sv[2],
 Test(console, offers_features_and_config)
 {
 	for (int i = 0; i < FX_NMODES_BASIC; i++) {
-		struct vdev_console_config cfg = {.cols = 100, .rows = 30};
+		struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config),
+						  .cols = 100, .rows = 30};
 		struct ct t;
 		uint64_t f;
 
@@ -58,7 +59,7 @@ Test(console, offers_features_and_config)
 Test(console, echo_through_socketpair)
 {
 	for (size_t i = 0; i < FX_NMODES; i++) {
-		struct vdev_console_config cfg = {0};
+		struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config)};
 		struct vdev_dev_stats st;
 		struct ct t;
 		int sv[2];
@@ -94,7 +95,7 @@ Test(console, echo_through_socketpair)
 Test(console, input_waits_for_guest_buffers)
 {
 	for (int i = 0; i < FX_NMODES_BASIC; i++) {
-		struct vdev_console_config cfg = {0};
+		struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config)};
 		struct vdev_pollfd fds[8];
 		struct ct t;
 		int sv[2], n;
@@ -127,8 +128,8 @@ Test(console, logfile_backend_receives_output)
 {
 	for (int i = 0; i < FX_NMODES_BASIC; i++) {
 		char dir[] = "/tmp/vdev-con-XXXXXX", path[64], buf[64];
-		struct vdev_console_config cfg = {0};
-		struct vdev_console_port_config port = {0};
+		struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config)};
+		struct vdev_console_port_config port = {.size = sizeof(struct vdev_console_port_config)};
 		struct ct t;
 		ssize_t n;
 		int fd;
@@ -194,7 +195,8 @@ static void bp_fill(struct ct *t, int sv[2])
 Test(console, back_pressure_holds_one_chain_and_resumes)
 {
 	for (int i = 0; i < FX_NMODES_BASIC; i++) {
-		struct vdev_console_config cfg = {.qsize = 64};
+		struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config),
+						  .qsize = 64};
 		struct virtio_vq_info *txq;
 		struct vdev_pollfd fds[8];
 		static uint8_t got[BP_CHAINS * BP_CHUNK];
@@ -251,7 +253,8 @@ Test(console, back_pressure_holds_one_chain_and_resumes)
 Test(console, H12_reset_with_output_pending_writes_nothing)
 {
 	for (int i = 0; i < FX_NMODES_BASIC; i++) {
-		struct vdev_console_config cfg = {.qsize = 64};
+		struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config),
+						  .qsize = 64};
 		struct vdev_dev_stats before;
 		struct ct t;
 		int sv[2];
@@ -308,7 +311,7 @@ Test(console, H12_reset_with_output_pending_writes_nothing)
 Test(console, resize_raises_config_interrupt)
 {
 	for (int i = 0; i < FX_NMODES_BASIC; i++) {
-		struct vdev_console_config cfg = {0};
+		struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config)};
 		struct ct t;
 		uint8_t gen = 0;
 		bool modern = fx_modes[i].access != VDEV_DRV_LEGACY;
@@ -341,7 +344,8 @@ Test(console, resize_raises_config_interrupt)
 
 Test(console, resize_without_size_feature_refused)
 {
-	struct vdev_console_config cfg = {.no_size = true};
+	struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config),
+					  .no_size = true};
 	struct ct t;
 
 	ct_open(&t, &fx_modes[1], &cfg);
@@ -353,7 +357,7 @@ Test(console, resize_without_size_feature_refused)
 Test(console, emerg_write_goes_to_port0)
 {
 	for (int i = 0; i < FX_NMODES_BASIC; i++) {
-		struct vdev_console_config cfg = {0};
+		struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config)};
 		struct ct t;
 		int sv[2];
 		char out[4];
@@ -374,7 +378,8 @@ Test(console, emerg_write_goes_to_port0)
 
 Test(console, emerg_write_refused_when_not_offered)
 {
-	struct vdev_console_config cfg = {.no_emerg_write = true};
+	struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config),
+					  .no_emerg_write = true};
 	struct vdev_virtio_stats vs;
 	struct ct t;
 	int sv[2];
@@ -451,8 +456,10 @@ Test(console, custom_backend_without_fds)
 {
 	for (int i = 0; i < FX_NMODES_BASIC; i++) {
 		struct mem_be m = {.in = "typed", .in_len = 5};
-		struct vdev_console_port_config port = {.backend = mem_backend(&m)};
-		struct vdev_console_config cfg = {.nports = 1, .ports = &port};
+		struct vdev_console_port_config port = {.size = sizeof(struct vdev_console_port_config),
+							.backend = mem_backend(&m)};
+		struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config),
+						  .nports = 1, .ports = &port};
 		struct ct t;
 		uint64_t gpa;
 
@@ -472,7 +479,7 @@ Test(console, custom_backend_without_fds)
 
 Test(console, port_without_backend_discards_output)
 {
-	struct vdev_console_config cfg = {0};
+	struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config)};
 	struct ct t;
 
 	ct_open(&t, &fx_modes[1], &cfg);
@@ -487,13 +494,15 @@ Test(console, port_without_backend_discards_output)
  * caller's backend untouched. */
 Test(console, create_rejects_bad_arguments)
 {
-	struct vdev_sim_config scfg = {.ram_size = 1 << 20};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config), .ram_size = 1 << 20};
 	struct vdev_sim *sim;
 	struct vmctx *ctx;
 	struct vdev_dev *dev = NULL;
 	struct mem_be m = {0};
-	struct vdev_console_port_config ports[2] = {{.backend = mem_backend(&m)},
-						    {.backend = mem_backend(&m)}};
+	struct vdev_console_port_config ports[2] = {{.size = sizeof(struct vdev_console_port_config),
+						     .backend = mem_backend(&m)},
+						    {.size = sizeof(struct vdev_console_port_config),
+						     .backend = mem_backend(&m)}};
 	char longname[VDEV_CONSOLE_NAME_MAX + 2];
 	static const struct {
 		const char *field;
@@ -505,7 +514,8 @@ Test(console, create_rejects_bad_arguments)
 		{"nports", {.pci = {.mode = VDEV_PCI_MODERN}, .nports = 2, .max_nr_ports = 1}},
 		{"ports", {.pci = {.mode = VDEV_PCI_MODERN}, .nports = 1}},
 	};
-	struct vdev_console_config cfg = {.pci = {.mode = VDEV_PCI_MODERN}};
+	struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config),
+					  .pci = {.mode = VDEV_PCI_MODERN}};
 	int fds0;
 
 	cr_assert_eq(vdev_sim_create(&scfg, &sim), 0);
@@ -515,6 +525,7 @@ Test(console, create_rejects_bad_arguments)
 		struct vdev_console_config c = bad[i].cfg;
 		uint64_t logs = vdev_sim_log_count(sim);
 
+		c.size = sizeof(c); /* left out of the table to keep each case on a line */
 		if (c.nports == 2)
 			c.ports = ports;
 		cr_assert_eq(vdev_console_create(ctx, "bad", &c, &dev), -EINVAL, "%s",
@@ -560,8 +571,9 @@ Test(console, create_rejects_bad_arguments)
 
 Test(console, pty_backend_carries_data)
 {
-	struct vdev_console_port_config port = {0};
-	struct vdev_console_config cfg = {.nports = 1, .ports = &port};
+	struct vdev_console_port_config port = {.size = sizeof(struct vdev_console_port_config)};
+	struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config),
+					  .nports = 1, .ports = &port};
 	char name[64], buf[8];
 	struct ct t;
 	uint64_t gpa;

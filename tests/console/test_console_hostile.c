@@ -96,6 +96,7 @@ static void open_scripted(struct ct *t, const struct fx_mode *m, struct script_p
 			  uint32_t max_ports)
 {
 	struct vdev_console_port_config port = {
+		.size = sizeof(struct vdev_console_port_config),
 		.backend = {.version = VDEV_CONSOLE_BACKEND_VERSION,
 			    .opaque = s,
 			    .read = sp_read,
@@ -103,7 +104,8 @@ static void open_scripted(struct ct *t, const struct fx_mode *m, struct script_p
 			    .poll_fd = sp_poll_fd,
 			    .release = sp_release},
 	};
-	struct vdev_console_config cfg = {.qsize = QSIZE, .nports = 1, .ports = &port,
+	struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config),
+					  .qsize = QSIZE, .nports = 1, .ports = &port,
 					  .max_nr_ports = max_ports};
 
 	memset(s, 0, sizeof(*s));

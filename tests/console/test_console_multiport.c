@@ -25,8 +25,12 @@ struct mp {
 /* Ports 0 and 1 on socketpairs, room for MP_MAX. */
 static void mp_open(struct mp *m, const struct fx_mode *mode)
 {
-	struct vdev_console_port_config ports[2] = {{.name = NULL}, {.name = PORT1_NAME}};
-	struct vdev_console_config cfg = {.max_nr_ports = MP_MAX, .nports = 2, .ports = ports};
+	struct vdev_console_port_config ports[2] = {
+		{.size = sizeof(struct vdev_console_port_config), .name = NULL},
+		{.size = sizeof(struct vdev_console_port_config), .name = PORT1_NAME},
+	};
+	struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config),
+					  .max_nr_ports = MP_MAX, .nports = 2, .ports = ports};
 
 	ct_socketpair(m->s0);
 	ct_socketpair(m->s1);
@@ -112,7 +116,8 @@ Test(console_multiport, handshake_and_data_on_port1)
 Test(console_multiport, resize_open_remove_add)
 {
 	for (int i = 0; i < FX_NMODES_BASIC; i++) {
-		struct vdev_console_port_config p2 = {.name = "two", .console = true};
+		struct vdev_console_port_config p2 = {.size = sizeof(struct vdev_console_port_config),
+						      .name = "two", .console = true};
 		struct ct_msg g;
 		struct mp m;
 
@@ -165,8 +170,12 @@ Test(console_multiport, resize_open_remove_add)
 Test(console_multiport, not_negotiated_means_single_port)
 {
 	for (int i = 0; i < FX_NMODES_BASIC; i++) {
-		struct vdev_console_port_config ports[2] = {{.name = NULL}, {.name = NULL}};
-		struct vdev_console_config cfg = {.nports = 2, .ports = ports};
+		struct vdev_console_port_config ports[2] = {
+			{.size = sizeof(struct vdev_console_port_config), .name = NULL},
+			{.size = sizeof(struct vdev_console_port_config), .name = NULL},
+		};
+		struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config),
+						  .nports = 2, .ports = ports};
 		struct ct t;
 		int s0[2];
 		char in[4];

@@ -17,7 +17,7 @@ struct net_pair {
 static inline void pair_open(struct net_pair *pr, const struct fx_mode *m, bool msix,
 			     bool offloads, const struct vdev_net_config *cfg)
 {
-	struct vdev_net_config c = {0};
+	struct vdev_net_config c = {.size = sizeof(struct vdev_net_config)};
 	struct vdev_net_backend ba, bb;
 	int fds[2], rc;
 

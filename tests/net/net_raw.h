@@ -17,7 +17,7 @@
 static inline void raw_open(struct net_guest *g, const struct fx_mode *m, int *peer,
 			    const struct vdev_net_config *cfg, bool offloads)
 {
-	struct vdev_net_config c = {0};
+	struct vdev_net_config c = {.size = sizeof(struct vdev_net_config)};
 	struct vdev_net_backend be;
 	int fds[2];
 

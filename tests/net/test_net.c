@@ -50,7 +50,8 @@ static void both_ways(bool mrg, bool msix)
 {
 	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_pair pr;
-		struct vdev_net_config cfg = {.no_mrg_rxbuf = !mrg};
+		struct vdev_net_config cfg = {.size = sizeof(struct vdev_net_config),
+					      .no_mrg_rxbuf = !mrg};
 		uint32_t bufsz = mrg ? 256 : 2048;
 		char what[96];
 
@@ -302,7 +303,8 @@ Test(net, mac_mtu_and_pairs_in_config)
 {
 	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_pair pr;
-		struct vdev_net_config cfg = {.mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56},
+		struct vdev_net_config cfg = {.size = sizeof(struct vdev_net_config),
+					      .mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56},
 					      .mtu = 9000,
 					      .queue_pairs = 3};
 		uint8_t mac[6];
@@ -463,7 +465,8 @@ Test(net, ctrl_mq_pairs_and_second_pair_tx)
 {
 	for (int i = 0; i < FX_NMODES_TRANSITIONAL; i++) {
 		struct net_pair pr;
-		struct vdev_net_config cfg = {.queue_pairs = 2};
+		struct vdev_net_config cfg = {.size = sizeof(struct vdev_net_config),
+					      .queue_pairs = 2};
 		static uint8_t out[200], in[2048];
 		struct vdev_net_hdr h;
 		uint16_t v;
@@ -601,7 +604,7 @@ static void log_sink(void *arg, enum vdev_log_level lvl, const char *dev, const 
 
 Test(net, create_rejects_bad_arguments_naming_the_field)
 {
-	struct vdev_sim_config scfg = {.ram_size = 1 << 20};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config), .ram_size = 1 << 20};
 	struct vdev_sim *sim;
 	struct vdev_net_backend be;
 	struct vdev_dev *dev = NULL;
@@ -613,7 +616,8 @@ Test(net, create_rejects_bad_arguments_naming_the_field)
 	cr_assert_eq(vdev_net_socketpair(fds), 0);
 	cr_assert_eq(vdev_net_backend_socket(fds[0], false, &be), 0);
 
-	struct vdev_net_config good = {.pci = {.mode = VDEV_PCI_MODERN}, .backend = &be};
+	struct vdev_net_config good = {.size = sizeof(struct vdev_net_config),
+				       .pci = {.mode = VDEV_PCI_MODERN}, .backend = &be};
 	struct {
 		const char *field;
 		struct vdev_net_config cfg;
@@ -653,7 +657,8 @@ Test(net, create_rejects_bad_arguments_naming_the_field)
 	cr_assert_eq(vdev_net_backend_socket(-1, false, &be), -EINVAL);
 	cr_assert_eq(vdev_net_backend_socket(fds[1], false, NULL), -EINVAL);
 	{
-		struct vdev_net_tap_config tc = {.ifname = "this-name-is-too-long"};
+		struct vdev_net_tap_config tc = {.size = sizeof(struct vdev_net_tap_config),
+						 .ifname = "this-name-is-too-long"};
 
 		cr_assert_eq(vdev_net_backend_tap(&tc, &be), -EINVAL);
 		tc.ifname = "";

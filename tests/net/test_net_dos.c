@@ -104,7 +104,8 @@ static void open_scripted(struct net_guest *g, const struct fx_mode *m, struct s
 		.send = sb_send,
 		.close = sb_close,
 	};
-	struct vdev_net_config cfg = {.backend = &be, .queue_size = QSIZE, .no_ctrl_vq = true};
+	struct vdev_net_config cfg = {.size = sizeof(struct vdev_net_config),
+				      .backend = &be, .queue_size = QSIZE, .no_ctrl_vq = true};
 
 	memset(b, 0, sizeof(*b));
 	b->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -70,7 +70,8 @@ Test(net_in_order, offered_to_modern_drivers_when_one_backend_queue_feeds_the_pa
 		raw_close(&g, peer);
 	}
 	{
-		struct vdev_net_config cfg = {.no_in_order = true};
+		struct vdev_net_config cfg = {.size = sizeof(struct vdev_net_config),
+					      .no_in_order = true};
 		struct net_guest g;
 		int peer;
 
@@ -85,7 +86,8 @@ Test(net_in_order, offered_to_modern_drivers_when_one_backend_queue_feeds_the_pa
 			.version = VDEV_NET_BACKEND_VERSION, .nqueues = 2, .filter = true,
 			.fd = nop_fd, .recv = nop_recv, .send = nop_send,
 		};
-		struct vdev_net_config cfg = {.backend = &be, .queue_pairs = 2};
+		struct vdev_net_config cfg = {.size = sizeof(struct vdev_net_config),
+					      .backend = &be, .queue_pairs = 2};
 		struct net_guest g;
 
 		cr_assert_eq(ng_open(&g, "inorder2", &fx_modes[1], false, &cfg), 0);

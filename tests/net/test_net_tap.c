@@ -130,8 +130,9 @@ static bool guest_got(void *arg)
 
 static int tap_roundtrip(const struct fx_mode *m, uint64_t wanted)
 {
-	struct vdev_net_tap_config tc = {.ifname = TAP_NAME};
-	struct vdev_net_config cfg = {0};
+	struct vdev_net_tap_config tc = {.size = sizeof(struct vdev_net_tap_config),
+					 .ifname = TAP_NAME};
+	struct vdev_net_config cfg = {.size = sizeof(struct vdev_net_config)};
 	struct vdev_net_backend be;
 	struct net_guest g;
 	uint8_t out[300], mac[6];
@@ -191,8 +192,9 @@ static int tap_roundtrip(const struct fx_mode *m, uint64_t wanted)
 
 static int tap_multiqueue(void)
 {
-	struct vdev_net_tap_config tc = {.ifname = TAP_NAME, .queues = 2, .persistent = true};
-	struct vdev_net_config cfg = {.queue_pairs = 2};
+	struct vdev_net_tap_config tc = {.size = sizeof(struct vdev_net_tap_config),
+					 .ifname = TAP_NAME, .queues = 2, .persistent = true};
+	struct vdev_net_config cfg = {.size = sizeof(struct vdev_net_config), .queue_pairs = 2};
 	struct vdev_net_backend be;
 	struct net_guest g;
 	int rc;

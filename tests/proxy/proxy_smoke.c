@@ -62,7 +62,7 @@ static int create(void *arg, struct vmctx *ctx, struct pci_vdev **pci_out, void 
 
 	vdev_vmctx_set_log_level(ctx, s->verbose ? VDEV_LOG_DEBUG : VDEV_LOG_INFO);
 	if (s->rng) {
-		struct vdev_rng_config cfg = {.pci = pci};
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config), .pci = pci};
 
 		rc = vdev_rng_create(ctx, "rng0", &cfg, &s->dev);
 		if (rc < 0)

@@ -49,7 +49,7 @@ static uint8_t pattern(size_t i)
 Test(rng, returns_random_data_all_modes)
 {
 	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
-		struct vdev_rng_config cfg = {0};
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config)};
 		struct rt t;
 		uint8_t *a, *b;
 		uint64_t ga, gb;
@@ -80,7 +80,7 @@ Test(rng, returns_random_data_all_modes)
 Test(rng, pci_identity_and_no_config)
 {
 	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
-		struct vdev_rng_config cfg = {0};
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config)};
 		struct rt t;
 		uint32_t want = fx_modes[m].mode == VDEV_PCI_MODERN ? 0x1044 : 0x1005;
 
@@ -96,7 +96,7 @@ Test(rng, pci_identity_and_no_config)
 Test(rng, indirect_and_multi_segment)
 {
 	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
-		struct vdev_rng_config cfg = {0};
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config)};
 		struct rt t;
 		uint8_t *p;
 		uint64_t g;
@@ -129,7 +129,7 @@ Test(rng, file_backend_gives_file_bytes_in_order_then_waits_at_eof)
 	for (size_t i = 0; i < sizeof(more); i++)
 		more[i] = (uint8_t)(0xC0 + i);
 	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
-		struct vdev_rng_config cfg = {0};
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config)};
 		struct rt t;
 		uint8_t *b[5];
 		uint64_t g[5];
@@ -189,7 +189,7 @@ Test(rng, file_backend_wraps_when_asked)
 {
 	uint8_t data[100], *p;
 	char path[64];
-	struct vdev_rng_config cfg = {0};
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config)};
 	struct rt t;
 	uint32_t len;
 	uint64_t g;
@@ -213,7 +213,8 @@ Test(rng, file_backend_wraps_when_asked)
 
 Test(rng, dev_urandom_path)
 {
-	struct vdev_rng_config cfg = {.path = "/dev/urandom"};
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+				      .path = "/dev/urandom"};
 	struct rt t;
 	uint8_t *p;
 	uint32_t len;
@@ -233,7 +234,7 @@ Test(rng, dev_urandom_path)
 Test(rng, cap_one_mib_buffer_gets_exactly_cap)
 {
 	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
-		struct vdev_rng_config cfg = {0};
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config)};
 		struct rt t;
 		uint8_t *p;
 		uint32_t len;
@@ -256,7 +257,8 @@ Test(rng, cap_one_mib_buffer_gets_exactly_cap)
 
 Test(rng, configured_cap_across_segments)
 {
-	struct vdev_rng_config cfg = {.max_request_bytes = 1000};
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+				      .max_request_bytes = 1000};
 	struct vdev_drv_seg segs[3];
 	struct rt t;
 	uint8_t *p;
@@ -286,7 +288,7 @@ Test(rng, configured_cap_across_segments)
 Test(rng, readable_descriptors_ignored_and_counted)
 {
 	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
-		struct vdev_rng_config cfg = {0};
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config)};
 		struct rt t;
 		uint8_t *r, *w;
 		uint64_t gr, gw;
@@ -326,7 +328,8 @@ Test(rng, readable_descriptors_ignored_and_counted)
 Test(rng, rate_limit_token_bucket_on_fake_clock)
 {
 	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
-		struct vdev_rng_config cfg = {.rate_bytes_per_sec = 4096};
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+					      .rate_bytes_per_sec = 4096};
 		struct rt t;
 		uint64_t g[16];
 		uint32_t lens[16];
@@ -366,7 +369,8 @@ Test(rng, rate_limit_token_bucket_on_fake_clock)
 
 Test(rng, rate_limit_large_request_served_per_burst)
 {
-	struct vdev_rng_config cfg = {.rate_bytes_per_sec = 4096, .rate_burst_bytes = 1024};
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+				      .rate_bytes_per_sec = 4096, .rate_burst_bytes = 1024};
 	struct rt t;
 	uint32_t len;
 	uint8_t *p;
@@ -415,7 +419,8 @@ Test(rng, rate_limit_real_clock_through_event_loop)
 {
 	/* 64 KiB/s with a 2 KiB bucket: 32 requests of 1 KiB need the timer about 30
 	 * times. Only completion is asserted, never wall time. */
-	struct vdev_rng_config cfg = {.rate_bytes_per_sec = 65536, .rate_burst_bytes = 2048};
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+				      .rate_bytes_per_sec = 65536, .rate_burst_bytes = 2048};
 	struct loop_ctx c = {0};
 	struct rt t;
 	int rc;
@@ -434,7 +439,8 @@ Test(rng, rate_limit_real_clock_through_event_loop)
 
 Test(rng, set_rate_limit_at_run_time)
 {
-	struct vdev_rng_config cfg = {.rate_bytes_per_sec = 100};
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+				      .rate_bytes_per_sec = 100};
 	struct rt t;
 	uint32_t lens[4];
 
@@ -460,7 +466,8 @@ Test(rng, set_rate_limit_at_run_time)
 Test(rng, per_kick_bound_resumes_in_poll)
 {
 	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
-		struct vdev_rng_config cfg = {.max_requests_per_poll = 4};
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+					      .max_requests_per_poll = 4};
 		struct rt t;
 		uint64_t g[10];
 		uint32_t lens[10];
@@ -491,9 +498,11 @@ Test(rng, per_kick_bound_resumes_in_poll)
 
 Test(rng, requests_queued_before_driver_ok_are_served)
 {
-	struct vdev_rng_config cfg = {0};
-	struct vdev_drv_config dcfg = {.access = VDEV_DRV_MODERN};
-	struct vdev_sim_config scfg = {.ram_size = 4u << 20};
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config)};
+	struct vdev_drv_config dcfg = {.size = sizeof(struct vdev_drv_config),
+				       .access = VDEV_DRV_MODERN};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config),
+				       .ram_size = 4u << 20};
 	struct vdev_sim *sim;
 	struct vdev_dev *dev;
 	struct vdev_drv *drv;
@@ -565,7 +574,8 @@ Test(rng, custom_backend_eagain_retried_on_timer_not_busy)
 					      .opaque = &src,
 					      .read = fake_read,
 					      .close = fake_close};
-		struct vdev_rng_config cfg = {.backend = &be};
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+					      .backend = &be};
 		struct vdev_pollfd fds[4];
 		struct rt t;
 		uint32_t len;
@@ -606,7 +616,7 @@ Test(rng, custom_backend_pollfd_listed_while_waiting)
 				      .opaque = &src,
 				      .read = fake_read,
 				      .pollfd = fake_pollfd};
-	struct vdev_rng_config cfg = {.backend = &be};
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config), .backend = &be};
 	struct vdev_pollfd fds[4];
 	struct rt t;
 	uint32_t len;
@@ -636,7 +646,8 @@ Test(rng, custom_backend_misbehaving_returns_are_errors)
 	for (int i = 0; i < 2; i++) {
 		struct fake_src src = {.fail_first = 1, .fail_err = (int)bad[i], .efd = -1};
 		struct vdev_rng_backend be = {.version = 1, .opaque = &src, .read = fake_read};
-		struct vdev_rng_config cfg = {.backend = &be};
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+					      .backend = &be};
 		struct rt t;
 		uint32_t len;
 		uint8_t *p;
@@ -657,7 +668,8 @@ Test(rng, custom_backend_misbehaving_returns_are_errors)
 
 Test(rng, counters)
 {
-	struct vdev_rng_config cfg = {.max_request_bytes = 100};
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+				      .max_request_bytes = 100};
 	struct vdev_drv_seg ro;
 	struct vdev_dev_stats st;
 	struct rt t;
@@ -768,7 +780,8 @@ Test(rng, create_refuses_bad_arguments_and_names_the_field)
 		{"path", dir_path},
 		{"path", empty_path},
 	};
-	struct vdev_sim_config scfg = {.ram_size = 1u << 20};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config),
+				       .ram_size = 1u << 20};
 	struct vdev_sim *sim;
 	int fds_before = fx_count_fds();
 
@@ -777,7 +790,8 @@ Test(rng, create_refuses_bad_arguments_and_names_the_field)
 		struct fake_src src = {.efd = -1};
 		struct vdev_rng_backend be = {.version = 1, .opaque = &src, .read = fake_read,
 					      .close = fake_close};
-		struct vdev_rng_config cfg = {.pci = {.mode = VDEV_PCI_MODERN}};
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+					      .pci = {.mode = VDEV_PCI_MODERN}};
 		struct vdev_dev *dev = (struct vdev_dev *)&cfg; /* must stay untouched */
 		uint64_t logs = vdev_sim_log_count(sim);
 		int rc;
@@ -794,7 +808,8 @@ Test(rng, create_refuses_bad_arguments_and_names_the_field)
 			     cases[i].field);
 	}
 	{
-		struct vdev_rng_config cfg = {.pci = {.mode = VDEV_PCI_MODERN}};
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+					      .pci = {.mode = VDEV_PCI_MODERN}};
 		struct vdev_dev *dev = NULL;
 		char path[64];
 

@@ -68,7 +68,8 @@ Test(rng_hostile, H40_gigabytes_of_aliased_writable_buffer_capped)
 	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
 		struct guard_src src = {.limit = 4ull * VDEV_RNG_DEFAULT_REQUEST_BYTES};
 		struct vdev_rng_backend be = {.version = 1, .opaque = &src, .read = guard_read};
-		struct vdev_rng_config cfg = {.queue_size = 256, .backend = &be};
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+					      .queue_size = 256, .backend = &be};
 		struct rt t;
 		uint8_t *p;
 		uint64_t g;
@@ -103,7 +104,8 @@ Test(rng_hostile, H40_full_ring_of_gigabyte_chains_bounded_per_poll)
 	 * each request at most the cap. */
 	struct guard_src src = {.limit = 256ull * VDEV_RNG_DEFAULT_REQUEST_BYTES};
 	struct vdev_rng_backend be = {.version = 1, .opaque = &src, .read = guard_read};
-	struct vdev_rng_config cfg = {.queue_size = 256, .max_requests_per_poll = 16,
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+				      .queue_size = 256, .max_requests_per_poll = 16,
 				      .backend = &be};
 	struct rt t;
 	uint32_t lens[256];
@@ -140,7 +142,7 @@ Test(rng_hostile, H40_full_ring_of_gigabyte_chains_bounded_per_poll)
 Test(rng_hostile, H40_chain_over_4GiB_breaks_the_queue)
 {
 	/* 256 * 16 MiB = 4 GiB: one byte more than a used length can say. */
-	struct vdev_rng_config cfg = {.queue_size = 256};
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config), .queue_size = 256};
 	struct rt t;
 	uint32_t len;
 	uint8_t *p;
@@ -174,7 +176,8 @@ static uint16_t used_idx(struct rt *t, uint64_t used_gpa)
 Test(rng_hostile, H12_reset_while_requests_wait_for_the_rate_limiter)
 {
 	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
-		struct vdev_rng_config cfg = {.rate_bytes_per_sec = 4096};
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+					      .rate_bytes_per_sec = 4096};
 		struct rt t;
 		uint8_t *p[8];
 		uint64_t used;
@@ -214,7 +217,8 @@ Test(rng_hostile, H12_reset_while_requests_wait_for_the_rate_limiter)
 
 Test(rng_hostile, H12_reset_does_not_refill_the_bucket)
 {
-	struct vdev_rng_config cfg = {.rate_bytes_per_sec = 1024};
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+				      .rate_bytes_per_sec = 1024};
 	struct rt t;
 	uint32_t lens[4];
 
@@ -253,7 +257,7 @@ Test(rng_hostile, H12_reset_while_the_source_is_not_ready)
 {
 	struct slow_src src = {0};
 	struct vdev_rng_backend be = {.version = 1, .opaque = &src, .read = slow_read};
-	struct vdev_rng_config cfg = {.backend = &be};
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config), .backend = &be};
 	struct rt t;
 	uint64_t used;
 	uint32_t len;
@@ -276,7 +280,7 @@ Test(rng_hostile, H12_reset_while_the_source_is_not_ready)
 Test(rng_hostile, H22_device_never_writes_readable_buffers)
 {
 	for (int m = 0; m < FX_NMODES_TRANSITIONAL; m++) {
-		struct vdev_rng_config cfg = {0};
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config)};
 		struct vdev_drv_seg segs[4];
 		struct rt t;
 		uint8_t *r;
@@ -304,7 +308,7 @@ Test(rng_hostile, H29_fragmented_chain_past_the_iovec_capacity_breaks)
 {
 	/* Every 4 KiB of guest RAM is its own host fragment: a 4 MiB buffer needs 1024
 	 * iovecs, more than a 64-entry queue's device keeps (2 * 64 + 512). */
-	struct vdev_rng_config cfg = {0};
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config)};
 	struct rt t;
 	uint32_t len;
 	uint8_t *p;

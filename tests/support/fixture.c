@@ -24,9 +24,11 @@ const struct fx_mode fx_modes[FX_NMODES] = {
 
 int fx_open(struct fx *f, const struct fx_opts *o, const struct fx_device_ops *ops, void *arg)
 {
-	struct vdev_sim_config scfg = {.ram_base = 0, .ram_size = o->ram_size ? o->ram_size : FX_RAM,
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config),
+				       .ram_base = 0, .ram_size = o->ram_size ? o->ram_size : FX_RAM,
 				       .frag = o->frag};
-	struct vdev_drv_config dcfg = {.access = o->mode.access, .use_msix = o->msix};
+	struct vdev_drv_config dcfg = {.size = sizeof(struct vdev_drv_config),
+				       .access = o->mode.access, .use_msix = o->msix};
 	int rc;
 
 	memset(f, 0, sizeof(*f));

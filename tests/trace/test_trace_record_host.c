@@ -227,7 +227,8 @@ Test(trace_record, ram_regions_are_declared_once)
 Test(trace_record, start_refuses_what_it_cannot_record)
 {
 	struct rig_opts o = rng_modern;
-	struct vdev_trace_config tc = {.path = "/nonexistent-dir/trace.bin"};
+	struct vdev_trace_config tc = {.size = sizeof(struct vdev_trace_config),
+				       .path = "/nonexistent-dir/trace.bin"};
 	struct vdev_trace *t = (struct vdev_trace *)&tc, *first = NULL;
 	char path[] = "/tmp/vdev-trace-test-XXXXXX";
 	struct stat st;
@@ -242,13 +243,13 @@ Test(trace_record, start_refuses_what_it_cannot_record)
 	cr_assert_eq(vdev_trace_start(NULL, &tc, &t), -EINVAL);
 	cr_assert_eq(vdev_trace_start(g.dev, NULL, &t), -EINVAL);
 	cr_assert_eq(vdev_trace_start(g.dev, &tc, NULL), -EINVAL);
-	tc = (struct vdev_trace_config){.fd = -1};
+	tc = (struct vdev_trace_config){.size = sizeof(struct vdev_trace_config), .fd = -1};
 	cr_assert_eq(vdev_trace_start(g.dev, &tc, &t), -EINVAL);
 
 	fd = mkstemp(path);
 	cr_assert(fd >= 0);
 	close(fd);
-	tc = (struct vdev_trace_config){.path = path};
+	tc = (struct vdev_trace_config){.size = sizeof(struct vdev_trace_config), .path = path};
 	cr_assert_eq(vdev_trace_start(g.dev, &tc, &first), 0);
 	cr_assert_eq(stat(path, &st), 0);
 	cr_assert_eq(st.st_mode & 0777, 0600);

@@ -51,7 +51,7 @@ static struct vdev_virtio_pci_config pci_of(enum vdev_pci_mode mode)
 
 static void session_begin(struct session *s, enum vdev_pci_mode mode)
 {
-	struct vdev_sim_config sc = {.ram_size = RAM_SIZE};
+	struct vdev_sim_config sc = {.size = sizeof(struct vdev_sim_config), .ram_size = RAM_SIZE};
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
@@ -64,8 +64,9 @@ static void session_begin(struct session *s, enum vdev_pci_mode mode)
 /* Attach the recorder to the device just made, and the driver peer. */
 static void session_attach(struct session *s, enum vdev_pci_mode mode)
 {
-	struct vdev_trace_config tc = {.fd = -1};
+	struct vdev_trace_config tc = {.size = sizeof(struct vdev_trace_config), .fd = -1};
 	struct vdev_drv_config dc = {
+		.size = sizeof(struct vdev_drv_config),
 		.access = mode == VDEV_PCI_LEGACY ? VDEV_DRV_LEGACY : VDEV_DRV_MODERN,
 		.use_msix = s->msix,
 	};
@@ -171,7 +172,8 @@ static ssize_t test_rng_read(void *opaque, void *buf, size_t len)
 static void record_rng(struct session *s, enum vdev_pci_mode mode)
 {
 	struct vdev_rng_backend be = {.version = VDEV_RNG_BACKEND_VERSION, .read = test_rng_read};
-	struct vdev_rng_config cfg = {.pci = pci_of(mode), .backend = &be,
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+				      .pci = pci_of(mode), .backend = &be,
 				      .max_request_bytes = 48};
 	struct vdev_drv_seg seg;
 
@@ -225,7 +227,8 @@ static void record_blk(struct session *s, enum vdev_pci_mode mode)
 		.queue_open = tblk_queue_open, .submit = tblk_submit, .quiesce = tblk_nop,
 		.queue_close = tblk_nop,
 	};
-	struct vdev_blk_config cfg = {.pci = pci_of(mode), .backend = &be, .serial = "trace-1",
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+				      .pci = pci_of(mode), .backend = &be, .serial = "trace-1",
 				      .queue_size = 64};
 	static const uint32_t ops[] = {VDEV_BLK_T_IN, VDEV_BLK_T_OUT, VDEV_BLK_T_FLUSH,
 				       VDEV_BLK_T_GET_ID};
@@ -307,7 +310,8 @@ Test(trace_replay, blk_reset_with_requests_in_flight_replays_identically)
 
 	for (int mi = 0; mi < 2; mi++) {
 		enum vdev_pci_mode mode = (enum vdev_pci_mode)modes2[mi];
-		struct vdev_blk_config cfg = {.pci = pci_of(mode), .backend = &be,
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+					      .pci = pci_of(mode), .backend = &be,
 					      .queue_size = 8};
 		struct session s;
 		uint64_t st;
@@ -383,7 +387,8 @@ static void record_net(struct session *s, enum vdev_pci_mode mode)
 		.version = VDEV_NET_BACKEND_VERSION, .nqueues = 1, .filter = true,
 		.fd = tnet_fd, .recv = tnet_recv, .send = tnet_send,
 	};
-	struct vdev_net_config cfg = {.pci = pci_of(mode), .backend = &be, .queue_size = 64,
+	struct vdev_net_config cfg = {.size = sizeof(struct vdev_net_config),
+				      .pci = pci_of(mode), .backend = &be, .queue_size = 64,
 				      .mtu = 1500};
 	uint8_t frame[12 + 60] = {0};
 	struct vdev_drv_seg seg;
@@ -446,10 +451,12 @@ static ssize_t tcon_write(void *opaque, const struct iovec *iov, int iovcnt)
 static void record_console(struct session *s, enum vdev_pci_mode mode)
 {
 	struct vdev_console_port_config port = {
+		.size = sizeof(struct vdev_console_port_config),
 		.backend = {.version = VDEV_CONSOLE_BACKEND_VERSION, .read = tcon_read,
 			    .write = tcon_write},
 	};
-	struct vdev_console_config cfg = {.pci = pci_of(mode), .nports = 1, .ports = &port,
+	struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config),
+					  .pci = pci_of(mode), .nports = 1, .ports = &port,
 					  .qsize = 32};
 	struct vdev_drv_seg seg;
 

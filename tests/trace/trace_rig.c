@@ -272,13 +272,15 @@ static void rig_device(struct rig *g, const struct rig_opts *o, struct vmctx *ct
 	int rc;
 
 	if (o->type == VIRTIO_TYPE_BLOCK) {
-		struct vdev_blk_config cfg = {.pci = pci, .backend = &g->held.be,
+		struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+					      .pci = pci, .backend = &g->held.be,
 					      .queue_size = QSIZE};
 
 		held_init(&g->held, 1u << 20);
 		rc = vdev_blk_create(ctx, "blk0", &cfg, &g->dev);
 	} else {
-		struct vdev_rng_config cfg = {.pci = pci, .backend = &g->rng_be,
+		struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+					      .pci = pci, .backend = &g->rng_be,
 					      .queue_size = QSIZE,
 					      .rate_bytes_per_sec = o->rng_rate};
 
@@ -293,8 +295,10 @@ static void rig_device(struct rig *g, const struct rig_opts *o, struct vmctx *ct
 /* Sim, device, recorder (before the guest touches anything), driver ready with queue 0. */
 void rig_open(struct rig *g, const struct rig_opts *o)
 {
-	struct vdev_sim_config scfg = {.ram_size = RAM_SIZE};
-	struct vdev_drv_config dcfg = {.access = o->access, .use_msix = o->msix};
+	struct vdev_sim_config scfg = {.size = sizeof(struct vdev_sim_config),
+				       .ram_size = RAM_SIZE};
+	struct vdev_drv_config dcfg = {.size = sizeof(struct vdev_drv_config),
+				       .access = o->access, .use_msix = o->msix};
 	int rc;
 
 	memset(g, 0, sizeof(*g));
@@ -304,7 +308,8 @@ void rig_open(struct rig *g, const struct rig_opts *o)
 	vdev_sim_set_log(g->sim, rig_log, g);
 	rig_device(g, o, rig_ctx(g, o));
 	if (!o->no_trace) {
-		struct vdev_trace_config tc = {.fd = o->trace_fd, .max_bytes = o->max_bytes};
+		struct vdev_trace_config tc = {.size = sizeof(struct vdev_trace_config),
+					       .fd = o->trace_fd, .max_bytes = o->max_bytes};
 
 		if (o->trace_fd < 0)
 			tc.fd = g->fd = make_memfd();

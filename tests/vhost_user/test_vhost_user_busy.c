@@ -285,6 +285,7 @@ static int net_factory(void *arg, struct vmctx *ctx, struct vdev_dev **out)
 		.send = gen_send,
 	};
 	struct vdev_net_config cfg = {
+		.size = sizeof(struct vdev_net_config),
 		.pci = {.mode = VDEV_PCI_MODERN},
 		.backend = &be,
 		.queue_size = FF_QSIZE,

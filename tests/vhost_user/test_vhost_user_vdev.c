@@ -25,6 +25,7 @@ static int rng_factory(void *arg, struct vmctx *ctx, struct vdev_dev **out)
 {
 	struct rng_arg *a = arg;
 	struct vdev_rng_config cfg = {
+		.size = sizeof(struct vdev_rng_config),
 		.pci = {.mode = VDEV_PCI_MODERN},
 		.path = a->path,
 		.wrap = true,

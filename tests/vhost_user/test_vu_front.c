@@ -63,7 +63,8 @@ static struct vdev_sim *shared_sim(void)
 {
 	struct vdev_sim *sim = NULL;
 
-	cr_assert_eq(vdev_sim_create(&(struct vdev_sim_config){.ram_size = RAM_BYTES,
+	cr_assert_eq(vdev_sim_create(&(struct vdev_sim_config){.size = sizeof(struct vdev_sim_config),
+							       .ram_size = RAM_BYTES,
 							       .shared = true},
 				     &sim),
 		     0);
@@ -85,7 +86,8 @@ struct server {
 static int blk_factory(void *arg, struct vmctx *ctx, struct vdev_dev **out)
 {
 	struct server *s = arg;
-	struct vdev_blk_config cfg = {.pci = {.mode = VDEV_PCI_MODERN}, .path = s->image,
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+				      .pci = {.mode = VDEV_PCI_MODERN}, .path = s->image,
 				      .queue_size = 256};
 	struct vdev_blk_backend be;
 	int rc;
@@ -285,7 +287,8 @@ static void libvdev_round_trip(const char *image_dir)
 	int rc;
 
 	server_start(&s, 0, image_dir);
-	rc = vdev_vu_front_connect(&(struct vdev_vu_front_config){.path = s.sock, .sim = sim},
+	rc = vdev_vu_front_connect(&(struct vdev_vu_front_config){.size = sizeof(struct vdev_vu_front_config),
+								  .path = s.sock, .sim = sim},
 				   &f);
 	cr_assert_eq(rc, 0, "connect: %s", strerror(-rc));
 	cr_assert(vdev_vu_front_protocol_features(f) & (1u << 9), "CONFIG agreed");
@@ -326,7 +329,8 @@ Test(vu_front, null_backend_completes_without_touching_buffers)
 	cr_assert_eq(vdev_blk_null_backend(1 << 20, NULL), -EINVAL);
 	server_start(&s, 64u << 20, NULL);
 	cr_assert_eq(vdev_vu_front_connect(
-			     &(struct vdev_vu_front_config){.path = s.sock, .sim = sim}, &f),
+			     &(struct vdev_vu_front_config){.size = sizeof(struct vdev_vu_front_config),
+							    .path = s.sock, .sim = sim}, &f),
 		     0);
 	cr_assert_eq(vdev_vu_front_get_config(f, VDEV_BLK_CFG_CAPACITY, &cap, sizeof(cap)), 0);
 	cr_assert_eq(cap, (64u << 20) / 512);
@@ -409,7 +413,8 @@ Test(vu_front, blk_round_trip_with_qemu_storage_daemon)
 	/* The socket appears at bind(), a moment before listen(). */
 	do {
 		rc = vdev_vu_front_connect(
-			&(struct vdev_vu_front_config){.path = sock, .sim = sim}, &f);
+			&(struct vdev_vu_front_config){.size = sizeof(struct vdev_vu_front_config),
+						       .path = sock, .sim = sim}, &f);
 		if (rc == -ECONNREFUSED)
 			usleep(10000);
 	} while (rc == -ECONNREFUSED && ++tries < 200);
@@ -589,7 +594,8 @@ static int against(enum fault fault, int stage)
 
 	fake_start(&fk, fault);
 	rc = vdev_vu_front_connect(
-		&(struct vdev_vu_front_config){.path = fk.sock, .sim = sim, .timeout_ms = 300},
+		&(struct vdev_vu_front_config){.size = sizeof(struct vdev_vu_front_config),
+					       .path = fk.sock, .sim = sim, .timeout_ms = 300},
 		&f);
 	if (rc == 0 && stage >= 1)
 		rc = vdev_vu_front_get_config(f, 0, &cap, sizeof(cap));
@@ -628,17 +634,20 @@ Test(vu_front, bad_arguments)
 	struct vdev_vu_front *f = (void *)1;
 	char sock[108];
 
-	cr_assert_eq(vdev_sim_create(&(struct vdev_sim_config){.ram_size = RAM_BYTES}, &priv), 0);
+	cr_assert_eq(vdev_sim_create(&(struct vdev_sim_config){.size = sizeof(struct vdev_sim_config),
+							       .ram_size = RAM_BYTES}, &priv), 0);
 	cr_assert_eq(vdev_sim_memfd(priv), -1);
 	cr_assert_geq(vdev_sim_memfd(sim), 0);
 	cr_assert_eq(vdev_vu_front_connect(NULL, &f), -EINVAL);
 	cr_assert_null(f);
 	cr_assert_eq(vdev_vu_front_connect(
-			     &(struct vdev_vu_front_config){.path = "/nonexistent", .sim = priv},
+			     &(struct vdev_vu_front_config){.size = sizeof(struct vdev_vu_front_config),
+							    .path = "/nonexistent", .sim = priv},
 			     &f),
 		     -EINVAL, "RAM that is not shared cannot be handed over");
 	temp_path(sock, sizeof(sock), "nobody.sock");
-	cr_assert_eq(vdev_vu_front_connect(&(struct vdev_vu_front_config){.path = sock, .sim = sim},
+	cr_assert_eq(vdev_vu_front_connect(&(struct vdev_vu_front_config){.size = sizeof(struct vdev_vu_front_config),
+									  .path = sock, .sim = sim},
 					   &f),
 		     -ENOENT);
 	cr_assert_null(vdev_vu_front_drv(NULL));

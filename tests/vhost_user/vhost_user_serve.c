@@ -72,7 +72,8 @@ static void log_line(void *opaque, enum vdev_log_level level, const char *devnam
 
 static int rng_factory(void *arg, struct vmctx *ctx, struct vdev_dev **out)
 {
-	struct vdev_rng_config cfg = {.pci = {.mode = VDEV_PCI_MODERN}};
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config),
+				      .pci = {.mode = VDEV_PCI_MODERN}};
 
 	(void)arg;
 	return vdev_rng_create(ctx, "rng0", &cfg, out);
@@ -81,7 +82,8 @@ static int rng_factory(void *arg, struct vmctx *ctx, struct vdev_dev **out)
 static int blk_factory(void *arg, struct vmctx *ctx, struct vdev_dev **out)
 {
 	struct server *s = arg;
-	struct vdev_blk_config cfg = {.pci = {.mode = VDEV_PCI_MODERN}, .path = s->o.blk_file};
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config),
+				      .pci = {.mode = VDEV_PCI_MODERN}, .path = s->o.blk_file};
 
 	return vdev_blk_create(ctx, "blk0", &cfg, out);
 }
@@ -89,7 +91,8 @@ static int blk_factory(void *arg, struct vmctx *ctx, struct vdev_dev **out)
 static int net_factory(void *arg, struct vmctx *ctx, struct vdev_dev **out)
 {
 	struct server *s = arg;
-	struct vdev_net_config cfg = {.pci = {.mode = VDEV_PCI_MODERN}};
+	struct vdev_net_config cfg = {.size = sizeof(struct vdev_net_config),
+				      .pci = {.mode = VDEV_PCI_MODERN}};
 	struct vdev_net_backend be;
 	int sv[2], rc;
 

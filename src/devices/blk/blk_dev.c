@@ -20,6 +20,7 @@
 #include "devices/blk/blk_internal.h"
 #include "trace/trace_format.h"
 #include "trace/trace_hooks.h"
+#include "util/config.h"
 
 #define BLK_DEFAULT_QSIZE 256
 #define BLK_DEFAULT_SEG_MAX 126
@@ -372,16 +373,31 @@ static uint32_t or_default(uint32_t v, uint32_t def)
 	return v ? v : def;
 }
 
-/* Check every field before anything is opened; resolve defaults into *p. */
-static int check_config(struct vmctx *ctx, const char *name, const struct vdev_blk_config *cfg,
-			struct blk_params *p)
+/* The size of struct vdev_blk_config's first version; new fields go after it. */
+#define BLK_CONFIG_V1 VDEV_CONFIG_V1_SIZE(struct vdev_blk_config, writethrough)
+
+/* Check every field before anything is opened: the caller's `given` is copied into
+ * *cfg (the library's layout), and defaults resolved into *p. */
+static int check_config(struct vmctx *ctx, const char *name, const struct vdev_blk_config *given,
+			struct vdev_blk_config *cfg, struct blk_params *p)
 {
+	char why[VDEV_CONFIG_WHY_LEN];
+	int rc;
+
 	if (name == NULL || *name == '\0')
 		return bad(ctx, name, "name", "required");
-	if (cfg == NULL)
+	if (given == NULL)
 		return bad(ctx, name, "config", "required");
+	rc = vdev_config_take(cfg, sizeof(*cfg), given, BLK_CONFIG_V1, "vdev_blk_config", why,
+			      sizeof(why));
+	if (rc < 0) {
+		vdev_ctx_log(ctx, VDEV_LOG_ERROR, name, "virtio-blk: size: %s", why);
+		return rc;
+	}
 	if (vdev_dev_check_pci(&cfg->pci) < 0)
 		return bad(ctx, name, "pci.mode", "must be legacy, modern or transitional");
+	if (!vdev_config_zero(cfg->pci.reserved, sizeof(cfg->pci.reserved)))
+		return bad(ctx, name, "pci.reserved", "must be zero");
 	if ((cfg->path == NULL || *cfg->path == '\0') == (cfg->backend == NULL))
 		return bad(ctx, name, "path", "exactly one of path and backend is required");
 	if (cfg->io_workers > VDEV_BLK_MAX_WORKERS)
@@ -552,8 +568,10 @@ static void blk_fail(struct blk_dev *b, bool inited)
 }
 
 VDEV_EXPORT int vdev_blk_create(struct vmctx *ctx, const char *name,
-				const struct vdev_blk_config *cfg, struct vdev_dev **out)
+				const struct vdev_blk_config *given, struct vdev_dev **out)
 {
+	struct vdev_blk_config local; /* everything below reads this copy only */
+	const struct vdev_blk_config *cfg = &local;
 	struct vdev_blk_backend_info info;
 	struct blk_params p;
 	struct blk_dev *b;
@@ -565,7 +583,7 @@ VDEV_EXPORT int vdev_blk_create(struct vmctx *ctx, const char *name,
 		return -EINVAL;
 	if (out == NULL)
 		return bad(ctx, name, "out", "required");
-	rc = check_config(ctx, name, cfg, &p);
+	rc = check_config(ctx, name, given, &local, &p);
 	if (rc < 0)
 		return rc;
 	b = calloc(1, sizeof(*b));

@@ -9,6 +9,7 @@
 #include "devices/console/console_internal.h"
 #include "trace/trace_format.h"
 #include "trace/trace_hooks.h"
+#include "util/config.h"
 
 #define CON_DEFAULT_COLS 80
 #define CON_DEFAULT_ROWS 24
@@ -190,6 +191,51 @@ int con_check_port(struct vmctx *ctx, const char *name, uint32_t id,
 	return 0;
 }
 
+/* The sizes of the config structs' first versions; new fields go after them. */
+#define CON_CONFIG_V1 VDEV_CONFIG_V1_SIZE(struct vdev_console_config, no_emerg_write)
+#define CON_PORT_CONFIG_V1 VDEV_CONFIG_V1_SIZE(struct vdev_console_port_config, host_closed)
+
+/* Copy the caller's port config `given` (sized) into *pc, the library's layout. */
+static int con_take_port(struct vmctx *ctx, const char *name, uint32_t id, const void *given,
+			 struct vdev_console_port_config *pc)
+{
+	char why[VDEV_CONFIG_WHY_LEN];
+	int rc = vdev_config_take(pc, sizeof(*pc), given, CON_PORT_CONFIG_V1,
+				  "vdev_console_port_config", why, sizeof(why));
+
+	if (rc < 0)
+		vdev_ctx_log(ctx, VDEV_LOG_ERROR, name, "console: ports[%u].size: %s", id, why);
+	return rc;
+}
+
+/*
+ * Copy cfg->ports into ports[] (library layout) and point cfg->ports there. The
+ * caller's entries are as long as its header made them: every entry must carry the
+ * size of the first, and the array is stepped through by that size.
+ */
+static int con_take_ports(struct vmctx *ctx, const char *name, struct vdev_console_config *cfg,
+			  struct vdev_console_port_config *ports)
+{
+	const unsigned char *at = (const unsigned char *)cfg->ports;
+	uint32_t stride, size;
+	int rc;
+
+	if (cfg->nports == 0)
+		return 0;
+	memcpy(&stride, at, sizeof(stride));
+	for (uint32_t i = 0; i < cfg->nports; i++, at += stride) {
+		memcpy(&size, at, sizeof(size));
+		if (size != stride)
+			CON_BAD(ctx, name, "console: ports[%u].size: %u is not ports[0].size %u",
+				i, size, stride);
+		rc = con_take_port(ctx, name, i, at, &ports[i]);
+		if (rc < 0)
+			return rc;
+	}
+	cfg->ports = ports;
+	return 0;
+}
+
 void con_port_install(struct con_port *p, uint32_t id, const struct vdev_console_port_config *pc)
 {
 	p->be = pc->backend;
@@ -205,13 +251,27 @@ void con_port_install(struct con_port *p, uint32_t id, const struct vdev_console
 	p->name[p->name_len] = '\0';
 }
 
+/* Copy the caller's `given` into *cfg and its ports into ports[] (the library's
+ * layout), then check them. */
 static int con_check_config(struct vmctx *ctx, const char *name,
-			    const struct vdev_console_config *cfg, uint32_t *max_ports)
+			    const struct vdev_console_config *given, struct vdev_console_config *cfg,
+			    struct vdev_console_port_config *ports, uint32_t *max_ports)
 {
-	uint32_t max = cfg->max_nr_ports;
+	char why[VDEV_CONFIG_WHY_LEN];
+	uint32_t max;
+	int rc;
 
+	rc = vdev_config_take(cfg, sizeof(*cfg), given, CON_CONFIG_V1, "vdev_console_config",
+			      why, sizeof(why));
+	if (rc < 0) {
+		vdev_ctx_log(ctx, VDEV_LOG_ERROR, name, "console: size: %s", why);
+		return rc;
+	}
+	max = cfg->max_nr_ports;
 	if (vdev_dev_check_pci(&cfg->pci) < 0)
 		CON_BAD(ctx, name, "console: pci.mode %d unknown", (int)cfg->pci.mode);
+	if (!vdev_config_zero(cfg->pci.reserved, sizeof(cfg->pci.reserved)))
+		CON_BAD(ctx, name, "console: pci.reserved: must be zero");
 	if (cfg->qsize != 0 && (!vdev_is_pow2(cfg->qsize) || cfg->qsize > VDEV_VQ_MAX_SIZE))
 		CON_BAD(ctx, name, "console: qsize %u is not a power of two <= %d", cfg->qsize,
 			VDEV_VQ_MAX_SIZE);
@@ -226,6 +286,9 @@ static int con_check_config(struct vmctx *ctx, const char *name,
 		CON_BAD(ctx, name, "console: max_nr_ports %u above %d", max, VDEV_CONSOLE_MAX_PORTS);
 	if (cfg->nports > max)
 		CON_BAD(ctx, name, "console: nports %u above max_nr_ports %u", cfg->nports, max);
+	rc = con_take_ports(ctx, name, cfg, ports);
+	if (rc < 0)
+		return rc;
 	for (uint32_t i = 0; i < cfg->nports; i++)
 		if (con_check_port(ctx, name, i, &cfg->ports[i]) < 0)
 			return -EINVAL;
@@ -257,8 +320,12 @@ static int con_alloc(struct con_dev **out, uint32_t max_ports, bool multiport, u
 }
 
 VDEV_EXPORT int vdev_console_create(struct vmctx *ctx, const char *name,
-				    const struct vdev_console_config *cfg, struct vdev_dev **out)
+				    const struct vdev_console_config *given, struct vdev_dev **out)
 {
+	/* Everything below reads these copies only. */
+	struct vdev_console_port_config ports[VDEV_CONSOLE_MAX_PORTS];
+	struct vdev_console_config local;
+	const struct vdev_console_config *cfg = &local;
 	struct con_dev *c;
 	uint32_t max_ports = 1;
 	bool multiport;
@@ -266,11 +333,12 @@ VDEV_EXPORT int vdev_console_create(struct vmctx *ctx, const char *name,
 
 	if (ctx == NULL)
 		return -EINVAL;
-	if (name == NULL || out == NULL || cfg == NULL)
+	if (name == NULL || out == NULL || given == NULL)
 		CON_BAD(ctx, name ? name : "", "console: %s is NULL",
 			name == NULL ? "name" : out == NULL ? "out" : "cfg");
-	if (con_check_config(ctx, name, cfg, &max_ports) < 0)
-		return -EINVAL;
+	rc = con_check_config(ctx, name, given, &local, ports, &max_ports);
+	if (rc < 0)
+		return rc;
 	multiport = max_ports > 1 || cfg->multiport;
 	rc = con_alloc(&c, max_ports, multiport,
 		       cfg->qsize ? cfg->qsize : CON_DEFAULT_QSIZE);
@@ -384,9 +452,11 @@ VDEV_EXPORT int vdev_console_set_open(struct vdev_dev *dev, uint32_t port, bool 
 }
 
 VDEV_EXPORT int vdev_console_port_add(struct vdev_dev *dev, uint32_t port,
-				      const struct vdev_console_port_config *pc)
+				      const struct vdev_console_port_config *given)
 {
 	struct con_dev *c = con_lock(dev);
+	struct vdev_console_port_config local; /* read from here on, never `given` */
+	const struct vdev_console_port_config *pc = &local;
 	struct con_port *p;
 	int rc = 0;
 
@@ -394,10 +464,13 @@ VDEV_EXPORT int vdev_console_port_add(struct vdev_dev *dev, uint32_t port,
 		return -EINVAL;
 	if (!c->multiport_offered) {
 		rc = -ENOTSUP;
-	} else if (pc == NULL || port >= c->max_nr_ports) {
+	} else if (given == NULL || port >= c->max_nr_ports) {
 		vdev_virtio_log(&c->dev.base, VDEV_LOG_ERROR, "console: port_add: %s",
-				pc == NULL ? "pc is NULL" : "port past max_nr_ports");
+				given == NULL ? "pc is NULL" : "port past max_nr_ports");
 		rc = -EINVAL;
+	} else if ((rc = con_take_port(c->dev.base.vmctx, vdev_dev_name(dev), port, given,
+				       &local)) < 0) {
+		/* logged */
 	} else if (c->ports[port].present || (c->ports[port].pending & CON_PEND_REMOVE)) {
 		rc = -EBUSY;
 	} else if (con_check_port(c->dev.base.vmctx, vdev_dev_name(dev), port, pc) < 0) {

@@ -14,6 +14,7 @@
 #include "devices/net/net_internal.h"
 #include "trace/trace_format.h"
 #include "trace/trace_hooks.h"
+#include "util/config.h"
 
 #define NET_DEFAULT_QSIZE 256
 
@@ -289,10 +290,25 @@ static int check_backend(struct vmctx *ctx, const char *name, const struct vdev_
 	return 0;
 }
 
-static int check_config(struct vmctx *ctx, const char *name, const struct vdev_net_config *cfg)
+/* The size of struct vdev_net_config's first version; new fields go after it. */
+#define NET_CONFIG_V1 VDEV_CONFIG_V1_SIZE(struct vdev_net_config, no_in_order)
+
+/* Copy the caller's `given` into *cfg (the library's layout), then check it. */
+static int check_config(struct vmctx *ctx, const char *name, const struct vdev_net_config *given,
+			struct vdev_net_config *cfg)
 {
+	char why[VDEV_CONFIG_WHY_LEN];
+	int rc = vdev_config_take(cfg, sizeof(*cfg), given, NET_CONFIG_V1, "vdev_net_config",
+				  why, sizeof(why));
+
+	if (rc < 0) {
+		vdev_ctx_log(ctx, VDEV_LOG_ERROR, name, "virtio-net: size: %s", why);
+		return rc;
+	}
 	if (vdev_dev_check_pci(&cfg->pci) < 0)
 		BAD_ARG(ctx, name, "virtio-net: pci.mode: %d is not a known mode", (int)cfg->pci.mode);
+	if (!vdev_config_zero(cfg->pci.reserved, sizeof(cfg->pci.reserved)))
+		BAD_ARG(ctx, name, "virtio-net: pci.reserved: must be zero");
 	if (cfg->mac[0] & 1)
 		BAD_ARG(ctx, name, "virtio-net: mac: a multicast address cannot be a device's own");
 	if (cfg->mtu != 0 && cfg->mtu < 68)
@@ -382,8 +398,10 @@ static int alloc_queues(struct net_dev *n, uint16_t qsize)
 }
 
 VDEV_EXPORT int vdev_net_create(struct vmctx *ctx, const char *name,
-				const struct vdev_net_config *cfg, struct vdev_dev **out)
+				const struct vdev_net_config *given, struct vdev_dev **out)
 {
+	struct vdev_net_config local; /* everything below reads this copy only */
+	const struct vdev_net_config *cfg = &local;
 	struct net_dev *n;
 	uint16_t pairs, qsize;
 	const struct virtio_ops *vops;
@@ -393,9 +411,9 @@ VDEV_EXPORT int vdev_net_create(struct vmctx *ctx, const char *name,
 		return -EINVAL;
 	if (name == NULL || name[0] == '\0')
 		BAD_ARG(ctx, "", "virtio-net: name: required");
-	if (cfg == NULL || out == NULL)
-		BAD_ARG(ctx, name, "virtio-net: %s: required", cfg == NULL ? "config" : "out");
-	rc = check_config(ctx, name, cfg);
+	if (given == NULL || out == NULL)
+		BAD_ARG(ctx, name, "virtio-net: %s: required", given == NULL ? "config" : "out");
+	rc = check_config(ctx, name, given, &local);
 	if (rc < 0)
 		return rc;
 	pairs = cfg->queue_pairs ? cfg->queue_pairs : 1;

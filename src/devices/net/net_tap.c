@@ -19,6 +19,7 @@
 
 #include "core/common.h"
 #include "devices/net/net_internal.h"
+#include "util/config.h"
 
 #define TAP_HDR VIRTIO_NET_HDR_MRG_LEN
 
@@ -148,15 +149,29 @@ static uint32_t tap_probe_offloads(int fd)
 	return got;
 }
 
-VDEV_EXPORT int vdev_net_backend_tap(const struct vdev_net_tap_config *cfg,
+/* The size of struct vdev_net_tap_config's first version; new fields go after it. */
+#define TAP_CONFIG_V1 VDEV_CONFIG_V1_SIZE(struct vdev_net_tap_config, no_offloads)
+
+VDEV_EXPORT int vdev_net_backend_tap(const struct vdev_net_tap_config *given,
 				     struct vdev_net_backend *out)
 {
+	struct vdev_net_tap_config local; /* everything below reads this copy only */
+	const struct vdev_net_tap_config *cfg = &local;
+	char why[VDEV_CONFIG_WHY_LEN];
 	struct tap_be *t;
 	unsigned int nq;
 	uint32_t offloads;
 	size_t len;
+	int rc;
 
-	if (cfg == NULL || out == NULL || cfg->ifname == NULL)
+	if (given == NULL || out == NULL)
+		return -EINVAL;
+	/* No vmctx to log on: the errno alone tells the caller. */
+	rc = vdev_config_take(&local, sizeof(local), given, TAP_CONFIG_V1, "vdev_net_tap_config",
+			      why, sizeof(why));
+	if (rc < 0)
+		return rc;
+	if (cfg->ifname == NULL)
 		return -EINVAL;
 	len = strlen(cfg->ifname);
 	nq = cfg->queues ? cfg->queues : 1;

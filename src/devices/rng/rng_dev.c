@@ -11,6 +11,7 @@
 #include "core/common.h"
 #include "core/vmctx.h"
 #include "devices/rng/rng_internal.h"
+#include "util/config.h"
 
 /* Room for the longest chain a queue of `qsize` can carry (qsize ring descriptors, an
  * indirect table of qsize more) plus slack for buffers the host maps in pieces. A
@@ -170,17 +171,31 @@ static int check_limits(struct vmctx *ctx, const char *devname, const struct vde
 	return 0;
 }
 
-static int check_config(struct vmctx *ctx, const char *devname, const struct vdev_rng_config *c,
+/* The size of struct vdev_rng_config's first version; new fields go after it. */
+#define RNG_CONFIG_V1 VDEV_CONFIG_V1_SIZE(struct vdev_rng_config, clock_arg)
+
+/* Copy the caller's `given` into *c (the library's layout), then check it. */
+static int check_config(struct vmctx *ctx, const char *devname,
+			const struct vdev_rng_config *given, struct vdev_rng_config *c,
 			struct vdev_dev **out)
 {
+	char why[VDEV_CONFIG_WHY_LEN];
 	int rc;
 
-	if (c == NULL)
+	if (given == NULL)
 		REFUSE("cfg: is NULL");
 	if (out == NULL)
 		REFUSE("out: is NULL");
+	rc = vdev_config_take(c, sizeof(*c), given, RNG_CONFIG_V1, "vdev_rng_config", why,
+			      sizeof(why));
+	if (rc < 0) {
+		vdev_ctx_log(ctx, VDEV_LOG_ERROR, devname, "rng: size: %s", why);
+		return rc;
+	}
 	if (vdev_dev_check_pci(&c->pci) < 0)
 		REFUSE("pci.mode: %d is not legacy, modern or transitional", (int)c->pci.mode);
+	if (!vdev_config_zero(c->pci.reserved, sizeof(c->pci.reserved)))
+		REFUSE("pci.reserved: must be zero");
 	rc = check_source(ctx, devname, c);
 	return rc < 0 ? rc : check_limits(ctx, devname, c);
 }
@@ -222,15 +237,17 @@ static int rng_open_source(struct vmctx *ctx, const char *devname, struct rng_de
 }
 
 VDEV_EXPORT int vdev_rng_create(struct vmctx *ctx, const char *name,
-				const struct vdev_rng_config *cfg, struct vdev_dev **out)
+				const struct vdev_rng_config *given, struct vdev_dev **out)
 {
+	struct vdev_rng_config local; /* everything below reads this copy only */
+	const struct vdev_rng_config *cfg = &local;
 	const char *devname = name ? name : "";
 	struct rng_dev *r;
 	int rc;
 
 	if (ctx == NULL)
 		return -EINVAL;
-	rc = check_config(ctx, devname, cfg, out);
+	rc = check_config(ctx, devname, given, &local, out);
 	if (rc < 0)
 		return rc;
 	r = calloc(1, sizeof(*r));
