@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/common.h"
 #include "core/virtio_internal.h"
 #include "core/vmctx.h"
 #include "trace/trace_hooks.h"
+#include "util/common.h"
 
 #define STATUS_RESERVED 0x30
 #define STATUS_DRIVER_BITS                                                            \

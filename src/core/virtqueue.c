@@ -16,10 +16,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/common.h"
 #include "core/virtio_internal.h"
 #include "core/vmctx.h"
 #include "trace/trace_hooks.h"
+#include "util/common.h"
 
 /* Chains whose total length would not fit the 32-bit used length are refused. */
 #define CHAIN_MAX_BYTES 0xFFFFFFFFULL

@@ -9,10 +9,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "core/common.h"
 #include "core/virtio_internal.h"
 #include "core/vmctx.h"
 #include "trace/trace_hooks.h"
+#include "util/common.h"
 
 struct ring_range {
 	const char *name;

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/common.h"
 #include "core/vmctx.h"
+#include "util/common.h"
 #include "vdev_config.h"
 
 VDEV_EXPORT const char *vdev_version(void)

@@ -6,9 +6,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "core/common.h"
 #include "devices/dev_internal.h"
 #include "trace/trace_hooks.h"
+#include "util/common.h"
 
 /* ---- completion queue ---- */
 

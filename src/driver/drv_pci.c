@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/common.h"
 #include "driver/drv_internal.h"
+#include "util/common.h"
 #include "util/config.h"
 
 #define DRV_DEFAULT_MMIO_BASE 0xe0000000ULL

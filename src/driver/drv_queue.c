@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/common.h"
 #include "driver/drv_internal.h"
+#include "util/common.h"
 
 #define DESC_SIZE 16
 #define USED_ELEM_SIZE 8

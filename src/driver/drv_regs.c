@@ -5,8 +5,8 @@
  * window. The PCI bring-up (drv_pci.c), the virtio registers (drv_virtio.c) and the
  * queues (drv_queue.c) all call down to these, and these call nothing of theirs.
  */
-#include "core/common.h"
 #include "driver/drv_internal.h"
+#include "util/common.h"
 
 /* ---------------- configuration space ---------------- */
 

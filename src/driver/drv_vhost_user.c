@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/common.h"
 #include "driver/drv_internal.h"
+#include "util/common.h"
 #include "util/config.h"
 #include "vdev/vu_front.h"
 

@@ -5,8 +5,8 @@
  */
 #include <errno.h>
 
-#include "core/common.h"
 #include "driver/drv_internal.h"
+#include "util/common.h"
 
 /* Reads of status a reset may need before it reads back 0. */
 #define DRV_RESET_POLLS 1000

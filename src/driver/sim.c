@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "core/common.h"
+#include "util/common.h"
 #include "util/config.h"
 #include "vdev/driver.h"
 

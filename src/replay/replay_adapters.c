@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/common.h"
 #include "replay/replay_internal.h"
+#include "util/common.h"
 
 const struct vdev_replay_adapter *vdev_replay_adapter_for(uint16_t type)
 {

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/common.h"
 #include "replay/replay_internal.h"
+#include "util/common.h"
 #include "vdev/blk.h"
 
 /* ---- replay: the backend ---- */

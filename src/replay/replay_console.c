@@ -11,10 +11,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "util/common.h"
 #include "replay/replay_internal.h"
-#include "vdev/console.h"
 #include "trace/trace_describe.h"
+#include "util/common.h"
+#include "vdev/console.h"
 
 /* ---- replay: the backends ---- */
 

@@ -10,8 +10,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "util/common.h"
 #include "replay/replay_internal.h"
+#include "util/common.h"
 #include "vdev/net.h"
 
 /* ---- replay: the backend ---- */

@@ -11,8 +11,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "util/common.h"
 #include "replay/replay_internal.h"
+#include "util/common.h"
 #include "vdev/rng.h"
 
 /* ---- replay: the source ---- */

@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/common.h"
 #include "trace/trace_format.h"
 #include "trace/trace_layout.h"
+#include "util/common.h"
 #include "vdev/net.h"
 
 #define F(slot_, size_, style_, name_) \

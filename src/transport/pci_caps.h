@@ -10,8 +10,8 @@
 
 #include <stdint.h>
 
-#include "core/common.h"
 #include "transport/pci_internal.h"
+#include "util/common.h"
 
 #define PCI_MSIX_CAP_LEN 12
 #define PCI_MSI_CAP_LEN 16 /* 14 bytes of 64-bit MSI, padded to the 4-byte grid */

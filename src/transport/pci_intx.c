@@ -4,11 +4,11 @@
  * command register's INTx-disable bit, and only when it changes, so repeated asserts
  * from a busy device cost nothing and a driver that masks the line is really obeyed.
  */
-#include "core/common.h"
 #include "core/vmctx.h"
+#include "trace/trace_hooks.h"
 #include "transport/pci_caps.h"
 #include "transport/pci_internal.h"
-#include "trace/trace_hooks.h"
+#include "util/common.h"
 
 void vdev_pci_intx_refresh(struct pci_vdev *dev)
 {

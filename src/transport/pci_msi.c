@@ -5,11 +5,11 @@
  */
 #include <errno.h>
 
-#include "core/common.h"
 #include "core/vmctx.h"
+#include "trace/trace_hooks.h"
 #include "transport/pci_caps.h"
 #include "transport/pci_internal.h"
-#include "trace/trace_hooks.h"
+#include "util/common.h"
 
 #define MSI_CTRL 2
 #define MSI_ADDR_LO 4

@@ -8,11 +8,11 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "core/common.h"
 #include "core/vmctx.h"
+#include "trace/trace_hooks.h"
 #include "transport/pci_caps.h"
 #include "transport/pci_internal.h"
-#include "trace/trace_hooks.h"
+#include "util/common.h"
 
 #define MSIX_ENTRY_ADDR_LO 0
 #define MSIX_ENTRY_ADDR_HI 4

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/common.h"
 #include "core/vmctx.h"
+#include "trace/trace_hooks.h"
 #include "transport/pci_caps.h"
 #include "transport/pci_internal.h"
-#include "trace/trace_hooks.h"
+#include "util/common.h"
 
 #define PCI_CAP_START 0x40
 #define PCI_CMD_WMASK (PCIM_CMD_PORTEN | PCIM_CMD_MEMEN | PCIM_CMD_BUSMASTEREN | PCIM_CMD_INTxDIS)

@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "core/common.h"
 #include "core/virtio_internal.h"
+#include "util/common.h"
 #include "vdev/vhost.h"
 
 struct vhost_binding {

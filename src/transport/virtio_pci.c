@@ -7,12 +7,12 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/common.h"
 #include "core/virtio_internal.h"
 #include "core/vmctx.h"
+#include "trace/trace_hooks.h"
 #include "transport/pci_internal.h"
 #include "transport/virtio_pci_internal.h"
-#include "trace/trace_hooks.h"
+#include "util/common.h"
 #include "util/config.h"
 #include "vdev/virtio_pci.h"
 

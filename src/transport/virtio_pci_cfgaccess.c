@@ -6,10 +6,10 @@
  * pci_cfg_data, and the device performs that BAR access for real (ACRN and kvmtool
  * advertised the capability without serving it).
  */
-#include "core/common.h"
 #include "core/virtio_internal.h"
 #include "transport/pci_internal.h"
 #include "transport/virtio_pci_internal.h"
+#include "util/common.h"
 
 #define CAP_BAR 4     /* offsetof(struct virtio_pci_cap, bar) */
 #define CAP_OFFSET 8  /* offsetof(struct virtio_pci_cap, offset) */

@@ -4,10 +4,10 @@
  * While MSI-X is enabled two vector registers sit at 20 and 22 and the device config
  * moves from 20 to 24. Every register is served only at its own width (H11).
  */
-#include "core/common.h"
 #include "core/virtio_internal.h"
 #include "transport/pci_internal.h"
 #include "transport/virtio_pci_internal.h"
+#include "util/common.h"
 
 /* CFGVEC and QVEC are only reached while MSI-X is on: otherwise offset 20 and up is
  * device config, which config_start() routes first. */

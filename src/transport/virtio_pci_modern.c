@@ -9,10 +9,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/common.h"
 #include "core/virtio_internal.h"
 #include "transport/pci_internal.h"
 #include "transport/virtio_pci_internal.h"
+#include "util/common.h"
 
 static const struct vdev_vpci_reg common_regs[] = {
 	{VIRTIO_COMMON_DFSELECT, 4, false}, {VIRTIO_COMMON_DF, 4, true},

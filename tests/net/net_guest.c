@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/common.h"
+#include "util/common.h"
 
 /* What the create callback needs: the device's name and its config. */
 struct net_create_arg {

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "core/common.h"
 #include "net_pair.h"
 #include "net_raw.h"
+#include "util/common.h"
 
 #define WANT                                                                             \
 	(VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_NET_F_CTRL_VQ | VIRTIO_NET_F_CTRL_RX | \

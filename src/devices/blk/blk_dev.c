@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/common.h"
 #include "core/vmctx.h"
 #include "devices/blk/blk_internal.h"
 #include "trace/trace_format.h"
 #include "trace/trace_hooks.h"
+#include "util/common.h"
 #include "util/config.h"
 
 #define BLK_DEFAULT_QSIZE 256

@@ -27,9 +27,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "core/common.h"
 #include "core/iov.h"
 #include "devices/blk/blk_internal.h"
+#include "util/common.h"
 
 #define FILE_DEFAULT_WORKERS 4
 #define ZERO_CHUNK 65536

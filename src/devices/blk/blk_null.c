@@ -8,8 +8,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "core/common.h"
 #include "devices/blk/blk_internal.h"
+#include "util/common.h"
 
 struct null_be {
 	uint64_t size;

@@ -10,9 +10,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/common.h"
 #include "core/iov.h"
 #include "devices/blk/blk_internal.h"
+#include "util/common.h"
 
 static enum blk_verdict finish(struct blk_req *req, uint8_t status, uint32_t used_len)
 {

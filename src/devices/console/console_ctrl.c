@@ -14,9 +14,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/common.h"
 #include "core/iov.h"
 #include "devices/console/console_internal.h"
+#include "util/common.h"
 
 /* ---- driver -> device ---- */
 

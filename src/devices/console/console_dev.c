@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/common.h"
 #include "core/vmctx.h"
 #include "devices/console/console_internal.h"
 #include "trace/trace_format.h"
 #include "trace/trace_hooks.h"
+#include "util/common.h"
 #include "util/config.h"
 
 #define CON_DEFAULT_COLS 80

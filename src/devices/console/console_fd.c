@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/common.h"
 #include "devices/console/console_internal.h"
+#include "util/common.h"
 
 enum fd_kind {
 	FD_SOCKET, /* MSG_DONTWAIT / MSG_NOSIGNAL per call */

@@ -13,11 +13,11 @@
 #include <poll.h>
 #include <string.h>
 
-#include "core/common.h"
 #include "core/iov.h"
 #include "devices/console/console_internal.h"
 #include "trace/trace_format.h"
 #include "trace/trace_hooks.h"
+#include "util/common.h"
 
 /* ---- per-port state ---- */
 

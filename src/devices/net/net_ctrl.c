@@ -8,9 +8,9 @@
  */
 #include <string.h>
 
-#include "core/common.h"
 #include "core/iov.h"
 #include "devices/net/net_internal.h"
+#include "util/common.h"
 
 void net_filter_reset(struct net_filter *f)
 {

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/common.h"
 #include "core/vmctx.h"
 #include "devices/net/net_internal.h"
 #include "trace/trace_format.h"
 #include "trace/trace_hooks.h"
+#include "util/common.h"
 #include "util/config.h"
 
 #define NET_DEFAULT_QSIZE 256

@@ -6,8 +6,8 @@
  */
 #include <string.h>
 
-#include "core/common.h"
 #include "devices/net/net_internal.h"
+#include "util/common.h"
 
 /* The host feature a guest needs to send this segmentation type. */
 static uint64_t gso_host_feature(uint8_t gso)

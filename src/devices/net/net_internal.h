@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/common.h"
 #include "devices/dev_internal.h"
+#include "util/common.h"
 #include "vdev/net.h"
 
 /* Room in front of a received frame for its virtio-net header, so that the common

@@ -12,12 +12,12 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/common.h"
 #include "core/iov.h"
 #include "core/virtio_internal.h"
 #include "devices/net/net_internal.h"
 #include "trace/trace_format.h"
 #include "trace/trace_hooks.h"
+#include "util/common.h"
 
 /* The writable part of one chain. */
 struct wchain {

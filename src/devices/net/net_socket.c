@@ -13,8 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/common.h"
 #include "devices/net/net_internal.h"
+#include "util/common.h"
 
 #define SOCK_HDR VIRTIO_NET_HDR_MRG_LEN
 

@@ -17,8 +17,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "core/common.h"
 #include "devices/net/net_internal.h"
+#include "util/common.h"
 #include "util/config.h"
 
 #define TAP_HDR VIRTIO_NET_HDR_MRG_LEN

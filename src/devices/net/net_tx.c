@@ -12,11 +12,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/common.h"
 #include "core/iov.h"
 #include "devices/net/net_internal.h"
 #include "trace/trace_format.h"
 #include "trace/trace_hooks.h"
+#include "util/common.h"
 
 /* Complete a chain: its used element is written at once, so completions stay in the
  * order the chains were taken (VIRTIO_F_IN_ORDER); used->idx is stored per burst. */

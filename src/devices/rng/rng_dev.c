@@ -8,9 +8,9 @@
 #include <limits.h>
 #include <stdlib.h>
 
-#include "core/common.h"
 #include "core/vmctx.h"
 #include "devices/rng/rng_internal.h"
+#include "util/common.h"
 #include "util/config.h"
 
 /* Room for the longest chain a queue of `qsize` can carry (qsize ring descriptors, an

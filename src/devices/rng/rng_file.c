@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/common.h"
 #include "core/vmctx.h"
 #include "devices/rng/rng_internal.h"
+#include "util/common.h"
 
 struct rng_file {
 	int fd;

@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <sys/random.h>
 
-#include "core/common.h"
 #include "devices/rng/rng_internal.h"
+#include "util/common.h"
 
 /* GRND_NONBLOCK: before the kernel's pool is ready this says EAGAIN instead of
  * blocking the embedder's loop; the device then retries on a timer. */

@@ -10,12 +10,12 @@
  */
 #include <errno.h>
 
-#include "core/common.h"
 #include "core/iov.h"
 #include "core/vmctx.h"
 #include "devices/rng/rng_internal.h"
 #include "trace/trace_format.h"
 #include "trace/trace_hooks.h"
+#include "util/common.h"
 
 uint64_t rng_now(const struct rng_dev *r)
 {
