@@ -39,6 +39,8 @@ struct vdev_dev_stats {
 	uint64_t errors;    /* requests completed with an error status */
 	uint64_t dropped;   /* requests or frames dropped (malformed, backend refused) */
 	uint64_t no_buffer; /* host data waited because the guest had no buffer */
+	uint64_t reserved[8]; /* zero: a counter added later takes a slot here, so the
+				struct keeps its size and layout */
 };
 
 #define VDEV_POLL_IN 0x1

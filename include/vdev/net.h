@@ -233,6 +233,8 @@ struct vdev_net_stats {
 	uint64_t rx_bad_buffer;  /* RX chains smaller than the header (H37) */
 	uint64_t ctrl_ok;        /* control commands acked VIRTIO_NET_OK */
 	uint64_t ctrl_err;       /* control commands acked VIRTIO_NET_ERR (H38) */
+	uint64_t reserved[8]; /* zero: a counter added later takes a slot here, so the
+				struct keeps its size and layout */
 };
 
 /* Returns 0, or -EINVAL when dev is not a virtio-net device. */

@@ -129,6 +129,8 @@ struct vdev_pci_stats {
 	uint64_t intx_asserts;  /* low-to-high transitions */
 	uint64_t irq_failed;    /* the host refused a message or had no callback */
 	uint64_t bad_accesses;  /* malformed config or BAR accesses refused */
+	uint64_t reserved[8]; /* zero: a counter added later takes a slot here, so the
+				struct keeps its size and layout */
 };
 void vdev_pci_get_stats(const struct pci_vdev *dev, struct vdev_pci_stats *out);
 

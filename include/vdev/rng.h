@@ -152,6 +152,8 @@ struct vdev_rng_stats {
 	uint64_t source_failures; /* times the source failed (also counted in errors) */
 	uint64_t readable_ignored; /* device-readable bytes found in requests, ignored */
 	bool source_failed;       /* the source is failed now (waiting to retry) */
+	uint64_t reserved[8]; /* zero: a counter added later takes a slot here, so the
+				struct keeps its size and layout */
 };
 
 /* Returns 0, or -EINVAL when dev is not a virtio-rng device or out is NULL. */
