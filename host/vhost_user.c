@@ -370,7 +370,7 @@ bool vhost_user_conn_busy_polling(const struct vhost_user_conn *c)
 
 int vhost_user_conn_busy_poll_once(struct vhost_user_conn *c)
 {
-	const struct vdev_virtio_stats *vs;
+	struct vdev_virtio_stats vs;
 	uint64_t before;
 	bool work = false;
 
@@ -387,15 +387,16 @@ int vhost_user_conn_busy_poll_once(struct vhost_user_conn *c)
 			return rc;
 		work = c->stats.messages != msgs;
 	}
-	vs = &c->base->stats;
-	before = vs->chains + vs->used;
+	vdev_virtio_get_stats(c->base, &vs);
+	before = vs.chains + vs.used;
 	vu_lock(c);
 	run_rings(c, true);
 	vu_unlock(c);
 	/* The device's own work (a backend's frames for the guest). */
 	if (c->ops->poll)
 		(void)c->ops->poll(c->ops_arg, c->dev);
-	if (vs->chains + vs->used != before)
+	vdev_virtio_get_stats(c->base, &vs);
+	if (vs.chains + vs.used != before)
 		work = true;
 	if (!work)
 		c->stats.busy_idle++;

@@ -72,13 +72,20 @@ static void kick_device(struct vhost_user_conn *c, int q)
 	 * again, and the ring looked at once more for what was added meanwhile.
 	 */
 	for (round = 0; round < KICK_ROUNDS; round++) {
-		uint64_t taken = c->base->stats.chains;
+		struct vdev_virtio_stats st;
+		uint64_t taken;
+
+		vdev_virtio_get_stats(c->base, &st);
+		taken = st.chains;
 
 		vdev_vq_kick_disable(vq);
 		(void)vdev_vhost_kick(c->base, q);
 		/* Buffers left that the device took none of are waiting for something else
 		 * (frames to receive, room in the backend), which wakes the device itself. */
-		if (!vdev_vq_kick_enable(vq) || c->base->stats.chains == taken)
+		if (!vdev_vq_kick_enable(vq))
+			break;
+		vdev_virtio_get_stats(c->base, &st);
+		if (st.chains == taken)
 			break;
 	}
 	vu_unlock(c);

@@ -333,7 +333,6 @@ struct virtio_base {
 	bool modern_mem32;               /* modern BAR is 32-bit (set before
 					    virtio_set_modern_bar()) */
 	struct vmctx *vmctx;             /* library: the host handle of `dev` */
-	struct vdev_virtio_stats stats;  /* library */
 	struct vdev_base_priv *priv;     /* library-owned and opaque: never touch */
 	void *reserved[4];               /* room for public fields; zero, unused today */
 };

@@ -136,7 +136,7 @@ VDEV_EXPORT void virtio_reset_dev(struct virtio_base *base)
 	base->flags &= ~(VIRTIO_EVENT_IDX | VIRTIO_BROKED);
 	/* Completions that arrive after this belong to the old epoch and are dropped. */
 	base->epoch++;
-	base->stats.resets++;
+	base->priv->stats.resets++;
 	base->priv->transport->lower(base);
 	if (vdev_unlikely(t != NULL)) {
 		vdev_trace_rings_reset(t);
@@ -162,7 +162,7 @@ VDEV_EXPORT void vdev_virtio_release(struct virtio_base *base)
 
 static void raise_config_interrupt(struct virtio_base *base)
 {
-	base->stats.interrupts++;
+	base->priv->stats.interrupts++;
 	base->priv->transport->raise(base, base->msix_cfg_idx, VIRTIO_CR_ISR_CONF_CHANGED);
 }
 
@@ -191,7 +191,7 @@ VDEV_EXPORT void vq_interrupt(struct virtio_base *base, struct virtio_vq_info *v
 {
 	if (base == NULL || vq == NULL || base->priv == NULL)
 		return;
-	base->stats.interrupts++;
+	base->priv->stats.interrupts++;
 	base->priv->transport->raise(base, vq->msix_idx, VIRTIO_CR_ISR_QUEUES);
 }
 
@@ -351,7 +351,7 @@ void vdev_virtio_write_status(struct virtio_base *base, uint8_t val, bool legacy
 	if (val == cur)
 		return;
 	if (!status_transition_ok(cur, val, legacy, &why)) {
-		base->stats.status_refused++;
+		base->priv->stats.status_refused++;
 		vdev_base_log(base, VDEV_LOG_WARN, "status 0x%02x -> 0x%02x refused: %s", cur, val,
 			      why);
 		return;
@@ -360,7 +360,7 @@ void vdev_virtio_write_status(struct virtio_base *base, uint8_t val, bool legacy
 		if (features_acceptable(base, legacy)) {
 			apply_negotiated(base, base->driver_features);
 		} else {
-			base->stats.features_refused++;
+			base->priv->stats.features_refused++;
 			val &= (uint8_t)~VIRTIO_CR_STATUS_FEATURES_OK;
 			/* DRIVER_OK in the same write cannot stand without FEATURES_OK. */
 			if (!legacy)
@@ -462,11 +462,11 @@ int vdev_virtio_notify(struct virtio_base *base, uint32_t q)
 	else if (!(vq->flags & VQ_ALLOC) || (vq->flags & VQ_BROKED))
 		why = "queue not ready";
 	if (why != NULL) {
-		base->stats.notifies_ignored++;
+		base->priv->stats.notifies_ignored++;
 		vdev_base_log(base, VDEV_LOG_DEBUG, "notify for queue %u ignored: %s", q, why);
 		return -EINVAL;
 	}
-	base->stats.notifies++;
+	base->priv->stats.notifies++;
 	if (vq->notify)
 		vq->notify(base->softc, vq);
 	else if (base->vops->qnotify)
@@ -517,7 +517,7 @@ void vdev_virtio_unlock(struct virtio_base *base)
 
 void vdev_virtio_bad_access(struct virtio_base *base, const char *what, uint64_t off, int width)
 {
-	base->stats.bad_accesses++;
+	base->priv->stats.bad_accesses++;
 	vdev_base_log(base, VDEV_LOG_WARN, "refused %s at 0x%llx width %d", what,
 		      (unsigned long long)off, width);
 }
@@ -527,5 +527,16 @@ VDEV_EXPORT void vdev_virtio_get_stats(const struct virtio_base *base,
 {
 	if (base == NULL || out == NULL)
 		return;
-	*out = base->stats;
+	if (base->priv == NULL) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	*out = base->priv->stats;
+	for (int i = 0; i < base->priv->nvq; i++) {
+		const struct vdev_vq_priv *q = &base->priv->vq[i];
+
+		out->chains += q->n_chains;
+		out->used += q->n_used;
+		out->descriptors += q->n_descriptors;
+	}
 }

@@ -48,6 +48,13 @@ struct vdev_vq_priv {
 	uint16_t avail_shadow;   /* the latest avail->idx read */
 	uint16_t used_published; /* used->idx as last stored; behind used_idx during a
 				    vdev_vq_relchain_batch() burst */
+	/* The device's recorder, mirrored here so the chain walk's check costs no load
+	 * beyond the state it already has in hand (vdev_virtio_set_trace()). */
+	struct vdev_trace *trace;
+	/* This queue's share of vdev_virtio_stats (chains, used, descriptors), counted
+	 * here rather than in the device's so the per-chain path touches one struct;
+	 * vdev_virtio_get_stats() adds them up. */
+	uint64_t n_chains, n_used, n_descriptors;
 	bool kicks_off;          /* the device asked not to be kicked */
 	bool notify_live;        /* the host was told about this queue's notify register */
 };
@@ -61,6 +68,7 @@ struct vdev_base_priv {
 	const struct vdev_transport *transport;
 	void *transport_priv;     /* state of a non-PCI transport (vhost) */
 	struct vdev_trace *trace; /* the recorder attached by vdev_trace_start(), or NULL */
+	struct vdev_virtio_stats stats; /* all but the per-queue counters (vdev_vq_priv) */
 	int nvq;
 	struct vdev_vq_priv vq[]; /* nvq of them */
 };
@@ -79,11 +87,13 @@ static inline struct vdev_trace *vdev_virtio_trace(const struct virtio_base *bas
 	return base->priv->trace;
 }
 
-/* Where the hooks look for the recorder: vdev_trace_start() hands this slot to the
- * recorder, which fills it when it attaches and clears it when it lets go. */
-static inline struct vdev_trace **vdev_virtio_trace_slot(struct virtio_base *base)
+/* Attach (t) or detach (NULL) a recorder: the device's hooks and every queue's. The
+ * recorder calls this through the device layer (src/devices/device_trace.c). */
+static inline void vdev_virtio_set_trace(struct virtio_base *base, struct vdev_trace *t)
 {
-	return &base->priv->trace;
+	base->priv->trace = t;
+	for (int i = 0; i < base->priv->nvq; i++)
+		base->priv->vq[i].trace = t;
 }
 
 /* The state of a transport bound over the PCI one (vhost), or NULL. */

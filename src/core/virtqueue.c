@@ -218,7 +218,7 @@ static int walk_indirect(struct chain_walk *w, const struct virtio_desc *ind)
 			return walk_fail(w, "indirect chain loops or outruns its table");
 		if (table_entry(w, table, ind->addr, i, &d) < 0)
 			return -1;
-		vq->base->stats.descriptors++;
+		vq->priv->n_descriptors++;
 		if (d.flags & VRING_DESC_F_INDIRECT)
 			return walk_fail(w, "nested indirect descriptor");
 		if (add_buffer(w, &d) < 0)
@@ -243,7 +243,7 @@ static int walk_chain(struct chain_walk *w, uint16_t head)
 		if (hops >= vq->qsize)
 			return walk_fail(w, "descriptor chain loops or exceeds the queue size");
 		desc_copy(&d, &desc[idx]);
-		vq->base->stats.descriptors++;
+		vq->priv->n_descriptors++;
 		if (d.flags & VRING_DESC_F_INDIRECT)
 			return walk_indirect(w, &d);
 		if (add_buffer(w, &d) < 0)
@@ -327,7 +327,7 @@ static int pending_entries(struct virtio_vq_info *vq, struct vdev_vq_priv *p)
  * host translates in several fragments continues in the general walk's loop, so every
  * translation is asked for exactly once.
  */
-static inline int take_single(struct chain_walk *w, const struct vdev_vq_priv *p,
+static inline int take_single(struct chain_walk *w, struct vdev_vq_priv *p,
 			      uint16_t head)
 {
 	struct virtio_vq_info *vq = w->vq;
@@ -339,9 +339,9 @@ static inline int take_single(struct chain_walk *w, const struct vdev_vq_priv *p
 
 	desc_copy(&d, &p->desc[head]);
 	if ((d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) || d.len == 0 ||
-	    vdev_unlikely(vdev_virtio_trace(vq->base) != NULL))
+	    vdev_unlikely(p->trace != NULL))
 		return 0;
-	vq->base->stats.descriptors++;
+	p->n_descriptors++;
 	writable = (d.flags & VRING_DESC_F_WRITE) != 0;
 	if (vdev_ctx_translate(ctx, d.addr, d.len, writable ? VDEV_DMA_WRITE : VDEV_DMA_READ,
 			       &hva, &n) < 0)
@@ -404,7 +404,7 @@ VDEV_EXPORT int vq_getchain(struct virtio_vq_info *vq, uint16_t *pidx, struct io
 		vq->last_avail++;
 		p->inflight[head] = VDEV_VQ_INFLIGHT | w.writable;
 		vq->n_inflight++;
-		vq->base->stats.chains++;
+		p->n_chains++;
 		if (niov == 0) {
 			/* Nothing for the device to look at: give it back at once (H31). */
 			vq_relchain(vq, head, 0);
@@ -435,7 +435,7 @@ void vdev_vq_prefetch(struct virtio_vq_info *vq, uint16_t ahead)
 	void *hva;
 
 	if ((uint16_t)(p->avail_shadow - vq->last_avail) <= ahead ||
-	    vdev_unlikely(vdev_virtio_trace(vq->base) != NULL))
+	    vdev_unlikely(p->trace != NULL))
 		return;
 	head = le16toh(avail_ring(p)[(uint16_t)(vq->last_avail + ahead) & mask]);
 	if (head >= vq->qsize)
@@ -464,7 +464,7 @@ VDEV_EXPORT void vq_retchain(struct virtio_vq_info *vq)
 	p->inflight[p->last_head] = 0;
 	vq->n_inflight--;
 	vq->last_avail--;
-	vq->base->stats.chains--;
+	p->n_chains--;
 }
 
 /*
@@ -493,7 +493,7 @@ static struct vdev_vq_priv *release(struct virtio_vq_info *vq, uint16_t idx, uin
 		*iolen = writable;
 	inflight[idx] = 0;
 	vq->n_inflight--;
-	vq->base->stats.used++;
+	p->n_used++;
 	/* A broken queue is not touched again until the driver resets the device. */
 	return (vq->flags & VQ_BROKED) ? NULL : p;
 }
@@ -560,7 +560,7 @@ VDEV_EXPORT void vq_endchains(struct virtio_vq_info *vq, int used_all_avail)
 	if (intr)
 		vq_interrupt(vq->base, vq);
 	else
-		vq->base->stats.interrupts_suppressed++;
+		vq->base->priv->stats.interrupts_suppressed++;
 }
 
 VDEV_EXPORT int vq_has_descs(struct virtio_vq_info *vq)

@@ -152,7 +152,7 @@ void vdev_vq_break(struct virtio_vq_info *vq, const char *why)
 
 	if (!(vq->flags & VQ_BROKED)) {
 		vq->flags |= VQ_BROKED;
-		base->stats.guest_errors++;
+		base->priv->stats.guest_errors++;
 		vdev_base_log(base, VDEV_LOG_WARN, "queue %u broken: %s", vq->num, why);
 	}
 	virtio_dev_error(base);

@@ -3,8 +3,8 @@
  * vdev_trace_start(): attaching the recorder (src/trace) to a device. The recorder
  * sits below every other layer and includes none of them, so this is where a device
  * is turned into what the recorder needs to know (trace/trace_subject.h): its type,
- * how its PCI function was laid out, its lock, the slots its hooks read, and its own
- * describe callback for the PARAM records.
+ * how its PCI function was laid out, its lock, how to point its hooks at the
+ * recorder, and its own describe callback for the PARAM records.
  */
 #include <errno.h>
 
@@ -47,6 +47,15 @@ static void describe(void *opaque, vdev_trace_param_fn emit, void *arg)
 	struct vdev_dev *dev = opaque;
 
 	dev->ops->describe(dev, emit, arg);
+}
+
+/* The recorder attaches (t) or lets go (NULL): every hook of the device follows. */
+static void hook(void *opaque, struct vdev_trace *t)
+{
+	struct vdev_dev *dev = opaque;
+
+	vdev_virtio_set_trace(&dev->base, t);
+	dev->base.dev->trace = t;
 }
 
 static void log_line(void *log_arg, const char *name, const char *msg)
@@ -94,7 +103,7 @@ VDEV_EXPORT int vdev_trace_start(struct vdev_dev *dev, const struct vdev_trace_c
 		.nvq = dev->base.vops->nvq,
 		.name = vdev_pci_name(dev->base.dev),
 		.lock = &dev->lock,
-		.slots = {vdev_virtio_trace_slot(&dev->base), &dev->base.dev->trace},
+		.hook = hook,
 		.describe = dev->ops->describe != NULL ? describe : NULL,
 		.dev = dev,
 		.log = log_line,

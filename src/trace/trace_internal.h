@@ -52,7 +52,7 @@ struct vdev_trace {
 	uint16_t type;
 	uint8_t pci_mode, pci_flags;
 	pthread_mutex_t *lock;
-	struct vdev_trace **slots[2];
+	void (*hook)(void *dev, struct vdev_trace *t);
 	void (*describe)(void *dev, vdev_trace_param_fn emit, void *arg);
 	void *dev;
 	void (*log)(void *log_arg, const char *name, const char *msg);

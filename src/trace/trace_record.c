@@ -264,8 +264,7 @@ static struct vdev_trace *trace_alloc(const struct vdev_trace_subject *s,
 	t->pci_mode = s->pci_mode;
 	t->pci_flags = s->pci_flags;
 	t->lock = s->lock;
-	t->slots[0] = s->slots[0];
-	t->slots[1] = s->slots[1];
+	t->hook = s->hook;
 	t->describe = s->describe;
 	t->dev = s->dev;
 	t->log = s->log;
@@ -299,9 +298,7 @@ int vdev_trace_recorder_attach(struct vdev_trace *t)
 	put_setup(t);
 	if (t->error != 0)
 		return t->error;
-	for (int i = 0; i < 2; i++)
-		if (t->slots[i] != NULL)
-			*t->slots[i] = t;
+	t->hook(t->dev, t);
 	t->attached = true;
 	return 0;
 }
@@ -385,11 +382,9 @@ VDEV_EXPORT uint64_t vdev_trace_bytes(const struct vdev_trace *t)
 /* Let go of the device: no hook reaches this recorder any more. Device lock held. */
 static void unhook(struct vdev_trace *t)
 {
-	for (int i = 0; i < 2; i++) {
-		if (t->slots[i] != NULL && *t->slots[i] == t)
-			*t->slots[i] = NULL;
-		t->slots[i] = NULL;
-	}
+	if (t->attached)
+		t->hook(t->dev, NULL);
+	t->hook = NULL;
 	trace_rings_free(t);
 	t->attached = false;
 	t->dev = NULL;

@@ -26,9 +26,10 @@ struct vdev_trace_subject {
 	/* The device lock: every hook runs under it, and the recorder takes it for the
 	 * calls an embedder makes on the recorder itself. */
 	pthread_mutex_t *lock;
-	/* Where the device's hooks look for the recorder. Set when the recorder is
-	 * attached; cleared when it lets go (stop, or the device is destroyed). */
-	struct vdev_trace **slots[2];
+	/* Point the device's hooks at the recorder (t), or away from it (NULL): called
+	 * with the device lock held when the recorder attaches and when it lets go
+	 * (stop, or the device is destroyed). */
+	void (*hook)(void *dev, struct vdev_trace *t);
 	/* The device's PARAM records, or NULL (the trace records, a replay cannot
 	 * rebuild the device). Called once, device lock held. */
 	void (*describe)(void *dev, vdev_trace_param_fn emit, void *arg);
@@ -48,8 +49,8 @@ int vdev_trace_recorder_open(const struct vdev_trace_subject *s,
 
 /*
  * Device lock held: write the header, DEVICE and PARAM records, and when they went
- * out, store the recorder in the subject's slots. 0, or the write error (the caller
- * then discards the recorder).
+ * out, hook the recorder into the device. 0, or the write error (the caller then
+ * discards the recorder).
  */
 int vdev_trace_recorder_attach(struct vdev_trace *t);
 

@@ -278,7 +278,7 @@ bool vdev_vpci_queue_writable(struct virtio_base *base, struct virtio_vq_info *v
 void vdev_vpci_queue_mapped(struct virtio_base *base, struct virtio_vq_info *vq, int rc)
 {
 	if (rc < 0) {
-		base->stats.guest_errors++;
+		base->priv->stats.guest_errors++;
 		vdev_base_log(base, VDEV_LOG_WARN, "queue %u refused", vq->num);
 		virtio_dev_error(base);
 		return;
