@@ -638,3 +638,79 @@ Test(blk_hostile, H12_destroy_with_requests_in_flight)
 	/* Destroy stops the workers, waiting for what they hold; nothing leaks (ASan). */
 	bt_close(&t);
 }
+
+/* ---------------- H29: the longest requests the driver is allowed ---------------- */
+
+/*
+ * A driver that reads seg_max sends requests of seg_max data segments plus header and
+ * status (Linux does); with the default seg_max that is the whole queue for a small
+ * queue and 128 descriptors for the default one. Written and read back, direct and as
+ * an indirect table, in every mode; seg_max never promises more than the queue holds.
+ */
+static void long_request(const struct fx_mode *m, uint16_t qsize, bool indirect)
+{
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config), .queue_size = qsize};
+	struct bt_opts o = {m->mode, m->access, false, 0, DISK};
+	struct vdev_drv_seg *segs;
+	struct bt t;
+	uint32_t seg_max;
+	uint8_t *p;
+	uint64_t gpa;
+
+	bt_open(&t, &o, &cfg);
+	bt_ready(&t, ~0ULL);
+	seg_max = vdev_drv_read_config32(t.fx.drv, VDEV_BLK_CFG_SEG_MAX);
+	cr_assert_leq(seg_max + 2, vdev_drv_queue_size(t.fx.drv, 0),
+		      "%s: seg_max %u does not fit the queue", m->name, seg_max);
+	segs = calloc(seg_max, sizeof(*segs));
+	gpa = bt_alloc(&t, seg_max * 512, &p);
+	for (uint32_t i = 0; i < seg_max; i++) {
+		segs[i] = (struct vdev_drv_seg){gpa + 512ULL * i, 512, false};
+		memset(p + 512 * i, (int)(i * 3 + 1), 512);
+	}
+	bt_hdr(&t, 0, VDEV_BLK_T_OUT, 8);
+	bt_post(&t, 0, 0, segs, (int)seg_max, indirect);
+	bt_wait(&t, 0, 1);
+	cr_assert_eq(*t.st[0], VDEV_BLK_S_OK, "%s: write of %u segments", m->name, seg_max);
+	memset(p, 0, seg_max * 512);
+	for (uint32_t i = 0; i < seg_max; i++)
+		segs[i].writable = true;
+	bt_hdr(&t, 0, VDEV_BLK_T_IN, 8);
+	bt_post(&t, 0, 0, segs, (int)seg_max, indirect);
+	bt_wait(&t, 0, 1);
+	cr_assert_eq(*t.st[0], VDEV_BLK_S_OK, "%s: read of %u segments", m->name, seg_max);
+	for (uint32_t i = 0; i < seg_max; i++)
+		cr_assert_eq(p[512 * i + 511], (uint8_t)(i * 3 + 1), "%s: segment %u", m->name, i);
+	cr_assert_eq(vdev_drv_read_status(t.fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0);
+	free(segs);
+	bt_close(&t);
+}
+
+Test(blk_hostile, H29_seg_max_request_is_served)
+{
+	for (int i = 0; i < FX_NMODES; i++) {
+		long_request(&fx_modes[i], 0, false);
+		long_request(&fx_modes[i], 64, false);
+	}
+}
+
+Test(blk_hostile, H29_seg_max_indirect_request_is_served)
+{
+	for (int i = 0; i < FX_NMODES; i++) {
+		long_request(&fx_modes[i], 0, true);
+		long_request(&fx_modes[i], 64, true);
+	}
+}
+
+Test(blk_hostile, H29_seg_max_above_the_queue_is_lowered)
+{
+	struct vdev_blk_config cfg = {.size = sizeof(struct vdev_blk_config), .queue_size = 64,
+				      .seg_max = 500};
+	struct bt_opts o = {VDEV_PCI_MODERN, VDEV_DRV_MODERN, false, 0, DISK};
+	struct bt t;
+
+	bt_open(&t, &o, &cfg);
+	bt_ready(&t, ~0ULL);
+	cr_assert_eq(vdev_drv_read_config32(t.fx.drv, VDEV_BLK_CFG_SEG_MAX), 62);
+	bt_close(&t);
+}

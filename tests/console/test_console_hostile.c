@@ -12,6 +12,8 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -375,5 +377,137 @@ Test(console_hostile, H22_direction_lies_on_data_queues_break_the_device)
 			     mode);
 		cr_assert_eq(((uint8_t *)vdev_sim_ptr(t.fx.sim, gpa, 1))[0], 'i');
 		ct_close(&t);
+	}
+}
+
+/* ---------------- H29: the longest chains the specification allows ---------------- */
+
+/*
+ * A chain of queue-size descriptors (the most a driver may build, 2.7.5.3.1), direct or
+ * as one indirect table of queue-size entries, on the transmitq and the receiveq of a
+ * port backed by a socketpair: every byte arrives in order, the used length is right,
+ * and nothing breaks.
+ */
+#define LONG_SEG 3
+
+static void long_chain_port(const struct fx_mode *m, bool indirect)
+{
+	struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config)};
+	struct vdev_console_port_config port = {.size = sizeof(struct vdev_console_port_config)};
+	struct ct t;
+	int sv[2];
+
+	ct_socketpair(sv);
+	cr_assert_eq(vdev_console_backend_fds(sv[0], sv[0], VDEV_CONSOLE_FD_CLOSE, &port.backend), 0);
+	cfg.nports = 1;
+	cfg.ports = &port;
+	ct_open(&t, m, &cfg);
+	ct_ready(&t, ~0ULL);
+
+	uint16_t qs = vdev_drv_queue_size(t.fx.drv, TXQ);
+	struct vdev_drv_seg *segs = calloc(qs, sizeof(*segs));
+	uint8_t *want = malloc((size_t)qs * LONG_SEG), *got = malloc((size_t)qs * LONG_SEG);
+	uint32_t len;
+	void *p;
+
+	cr_assert(segs != NULL && want != NULL && got != NULL);
+	cr_assert_geq(qs, 128, "%s: queue size %u", m->name, qs);
+	/* guest -> host: qs readable buffers */
+	for (uint32_t i = 0; i < qs; i++) {
+		segs[i] = (struct vdev_drv_seg){fx_buf(&t.fx, LONG_SEG, &p), LONG_SEG, false};
+		for (uint32_t k = 0; k < LONG_SEG; k++)
+			((uint8_t *)p)[k] = want[i * LONG_SEG + k] = pattern(i * LONG_SEG + k);
+	}
+	cr_assert_eq(vdev_drv_enqueue(t.fx.drv, TXQ, segs, qs, indirect, segs), 0, "%s", m->name);
+	vdev_drv_kick(t.fx.drv, TXQ);
+	ct_host_read(&t, sv[1], got, (size_t)qs * LONG_SEG, 2000);
+	cr_assert_arr_eq(got, want, (size_t)qs * LONG_SEG, "%s: output differs", m->name);
+	cr_assert_eq(ct_wait_used(&t, TXQ, NULL, 2000), 0, "%s: tx used length", m->name);
+
+	/* host -> guest: qs writable buffers, filled in order */
+	for (uint32_t i = 0; i < qs; i++)
+		segs[i] = (struct vdev_drv_seg){fx_buf(&t.fx, LONG_SEG, NULL), LONG_SEG, true};
+	cr_assert_eq(vdev_drv_enqueue(t.fx.drv, RXQ, segs, qs, indirect, segs), 0, "%s", m->name);
+	vdev_drv_kick(t.fx.drv, RXQ);
+	cr_assert_eq(send(sv[1], want, (size_t)qs * LONG_SEG, 0), (ssize_t)qs * LONG_SEG);
+	len = ct_wait_used(&t, RXQ, NULL, 2000);
+	cr_assert_eq(len, (uint32_t)qs * LONG_SEG, "%s: rx used length %u", m->name, len);
+	for (uint32_t i = 0; i < qs; i++)
+		cr_assert_arr_eq(vdev_sim_ptr(t.fx.sim, segs[i].gpa, LONG_SEG), want + i * LONG_SEG,
+				 LONG_SEG, "%s: rx buffer %u", m->name, i);
+
+	cr_assert_eq(vdev_drv_read_status(t.fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0,
+		     "%s: broken by a legal chain", m->name);
+	cr_assert_eq(ct_stats(&t).errors, 0);
+	free(segs);
+	free(want);
+	free(got);
+	ct_close(&t);
+	close(sv[1]);
+}
+
+Test(console_hostile, H29_queue_size_chain_is_served)
+{
+	for (int i = 0; i < FX_NMODES; i++)
+		long_chain_port(&fx_modes[i], false);
+}
+
+Test(console_hostile, H29_queue_size_indirect_table_is_served)
+{
+	for (int i = 0; i < FX_NMODES; i++)
+		long_chain_port(&fx_modes[i], true);
+}
+
+/* The control queues take the same: DEVICE_READY spread over queue-size one-byte
+ * buffers, and DEVICE_ADD delivered into a receive chain of queue-size buffers. */
+static void long_chain_control(const struct fx_mode *m, bool indirect)
+{
+	struct vdev_console_config cfg = {.size = sizeof(struct vdev_console_config),
+					  .multiport = true};
+	const uint8_t ready[8] = {0, 0, 0, 0, EV_DEVICE_READY, 0, 1, 0};
+	struct ct t;
+
+	ct_open(&t, m, &cfg);
+	ct_ready(&t, ~0ULL);
+
+	uint16_t qs = vdev_drv_queue_size(t.fx.drv, CT_CTRL_TX);
+	struct vdev_drv_seg *segs = calloc(qs, sizeof(*segs));
+	uint64_t rx[8];
+	uint8_t msg[8];
+	uint32_t len;
+	void *p;
+
+	cr_assert(segs != NULL);
+	for (uint32_t i = 0; i < qs; i++) {
+		segs[i] = (struct vdev_drv_seg){fx_buf(&t.fx, 1, NULL), 1, true};
+		if (i < 8)
+			rx[i] = segs[i].gpa;
+	}
+	cr_assert_eq(vdev_drv_enqueue(t.fx.drv, CT_CTRL_RX, segs, qs, indirect, NULL), 0);
+	vdev_drv_kick(t.fx.drv, CT_CTRL_RX);
+	for (uint32_t i = 0; i < qs; i++) {
+		segs[i] = (struct vdev_drv_seg){fx_buf(&t.fx, 1, &p), 1, false};
+		*(uint8_t *)p = i < sizeof(ready) ? ready[i] : 0xEE;
+	}
+	cr_assert_eq(vdev_drv_enqueue(t.fx.drv, CT_CTRL_TX, segs, qs, indirect, NULL), 0);
+	vdev_drv_kick(t.fx.drv, CT_CTRL_TX);
+	len = ct_wait_used(&t, CT_CTRL_RX, NULL, 2000);
+	cr_assert_eq(len, 8, "%s: DEVICE_ADD length %u", m->name, len);
+	for (uint32_t i = 0; i < 8; i++)
+		msg[i] = *(uint8_t *)vdev_sim_ptr(t.fx.sim, rx[i], 1);
+	cr_assert_eq(msg[4], EV_DEVICE_ADD, "%s: event %u", m->name, msg[4]);
+	cr_assert_eq(msg[0] | msg[1] | msg[2] | msg[3], 0, "%s: port id", m->name);
+	cr_assert_eq(vdev_drv_read_status(t.fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0,
+		     "%s: broken by a legal control chain", m->name);
+	cr_assert_eq(ct_stats(&t).errors, 0);
+	free(segs);
+	ct_close(&t);
+}
+
+Test(console_hostile, H29_queue_size_control_chains_are_served)
+{
+	for (int i = 0; i < FX_NMODES; i++) {
+		long_chain_control(&fx_modes[i], false);
+		long_chain_control(&fx_modes[i], true);
 	}
 }

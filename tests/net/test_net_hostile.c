@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -579,4 +580,79 @@ Test(net_hostile, H21_rx_buffer_not_ram_seen_ahead_breaks_only_when_taken)
 		cr_assert_eq(net_stats(g.fx.dev).rx_frames, 10);
 		raw_close(&g, peer);
 	}
+}
+
+/* ---------------- H29: the longest chains the specification allows ---------------- */
+
+#define LONG_SEG 4
+
+/*
+ * A frame in a chain of queue-size descriptors (the header alone in the first), direct
+ * or as one indirect table of queue-size entries, reaches the backend whole; a received
+ * frame fills a receive chain of queue-size buffers in order. Nothing breaks.
+ */
+static void long_chain_net(const struct fx_mode *m, bool indirect)
+{
+	struct net_guest g;
+	int peer;
+
+	raw_open(&g, m, &peer, NULL, false);
+	cr_assert_eq(ng_ready(&g, WANT | VIRTIO_RING_F_INDIRECT_DESC, 1), 0);
+
+	uint16_t qs = vdev_drv_queue_size(g.fx.drv, 1);
+	struct vdev_drv_seg *segs = calloc(qs, sizeof(*segs));
+	size_t flen = (size_t)(qs - 1) * LONG_SEG, got_len = 0;
+	uint8_t *frame = malloc(flen), *got = malloc(VDEV_NET_MAX_FRAME);
+	uint32_t len;
+	void *p;
+
+	cr_assert(segs != NULL && frame != NULL && got != NULL);
+	cr_assert_geq(qs, 256, "%s: queue size %u", m->name, qs);
+	ng_frame(frame, OTHER_MAC, OTHER_MAC, flen, 7);
+	segs[0] = (struct vdev_drv_seg){vdev_sim_alloc(g.fx.sim, g.hdr_size, 16),
+					(uint32_t)g.hdr_size, false};
+	memset(vdev_sim_ptr(g.fx.sim, segs[0].gpa, g.hdr_size), 0, g.hdr_size);
+	for (uint32_t i = 1; i < qs; i++) {
+		segs[i] = (struct vdev_drv_seg){fx_buf(&g.fx, LONG_SEG, &p), LONG_SEG, false};
+		memcpy(p, frame + (i - 1) * LONG_SEG, LONG_SEG);
+	}
+	cr_assert_eq(vdev_drv_enqueue(g.fx.drv, 1, segs, qs, indirect, NULL), 0, "%s", m->name);
+	vdev_drv_kick(g.fx.drv, 1);
+	settle(&g);
+	cr_assert_eq(ng_tx_done(&g, 0), 1, "%s: tx chain not completed", m->name);
+	cr_assert_eq(raw_drain(peer, &got_len, got), 1, "%s: frame not sent", m->name);
+	cr_assert_eq(got_len, flen);
+	cr_assert_arr_eq(got, frame, flen, "%s: frame differs", m->name);
+
+	/* host -> guest: qs writable buffers of LONG_SEG bytes */
+	for (uint32_t i = 0; i < qs; i++)
+		segs[i] = (struct vdev_drv_seg){fx_buf(&g.fx, LONG_SEG, NULL), LONG_SEG, true};
+	cr_assert_eq(vdev_drv_enqueue(g.fx.drv, 0, segs, qs, indirect, NULL), 0, "%s", m->name);
+	vdev_drv_kick(g.fx.drv, 0);
+	flen = (size_t)qs * LONG_SEG - g.hdr_size;
+	ng_frame(frame, OTHER_MAC, OTHER_MAC, flen, 9);
+	raw_inject(peer, frame, flen);
+	cr_assert(fx_wait_used(&g.fx, 0, NULL, &len, 2000), "%s: no rx completion", m->name);
+	cr_assert_eq(len, (uint32_t)(qs * LONG_SEG), "%s: rx used length %u", m->name, len);
+	for (uint32_t i = 0; i < qs; i++)
+		memcpy(got + i * LONG_SEG, vdev_sim_ptr(g.fx.sim, segs[i].gpa, LONG_SEG), LONG_SEG);
+	cr_assert_arr_eq(got + g.hdr_size, frame, flen, "%s: received frame differs", m->name);
+
+	cr_assert(!needs_reset(&g), "%s: broken by a legal chain", m->name);
+	free(segs);
+	free(frame);
+	free(got);
+	raw_close(&g, peer);
+}
+
+Test(net_hostile, H29_queue_size_chain_is_served)
+{
+	for (int i = 0; i < FX_NMODES; i++)
+		long_chain_net(&fx_modes[i], false);
+}
+
+Test(net_hostile, H29_queue_size_indirect_table_is_served)
+{
+	for (int i = 0; i < FX_NMODES; i++)
+		long_chain_net(&fx_modes[i], true);
 }

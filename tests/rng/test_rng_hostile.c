@@ -335,3 +335,39 @@ Test(rng_hostile, H29_fragmented_chain_past_the_iovec_capacity_breaks)
 	cr_assert_eq(len, VDEV_RNG_DEFAULT_REQUEST_BYTES);
 	rt_close(&t);
 }
+
+/* A chain of queue-size writable buffers, direct or as one indirect table of queue-size
+ * entries, is filled whole in every mode. */
+static void long_chain_rng(const struct fx_mode *m, bool indirect)
+{
+	struct vdev_rng_config cfg = {.size = sizeof(struct vdev_rng_config)};
+	struct vdev_drv_seg segs[VDEV_RNG_DEFAULT_QUEUE_SIZE];
+	uint8_t *p[VDEV_RNG_DEFAULT_QUEUE_SIZE];
+	struct rt t;
+	uint32_t len = 0;
+	uint16_t qs;
+
+	rt_open(&t, m, &cfg, NULL);
+	qs = vdev_drv_queue_size(t.fx.drv, 0);
+	cr_assert_eq(qs, VDEV_RNG_DEFAULT_QUEUE_SIZE, "%s: queue size %u", m->name, qs);
+	for (uint32_t i = 0; i < qs; i++)
+		segs[i] = (struct vdev_drv_seg){rt_buf(&t, 8, 0, &p[i]), 8, true};
+	rt_submit(&t, segs, qs, indirect, NULL);
+	cr_assert_eq(rt_collect(&t, NULL, &len, 1), 1, "%s: not completed", m->name);
+	cr_assert_eq(len, 8u * qs, "%s: used length %u", m->name, len);
+	cr_assert_eq(vdev_drv_read_status(t.fx.drv) & VIRTIO_CR_STATUS_NEEDS_RESET, 0,
+		     "%s: broken by a legal chain", m->name);
+	rt_close(&t);
+}
+
+Test(rng_hostile, H29_queue_size_chain_is_served)
+{
+	for (int i = 0; i < FX_NMODES; i++)
+		long_chain_rng(&fx_modes[i], false);
+}
+
+Test(rng_hostile, H29_queue_size_indirect_table_is_served)
+{
+	for (int i = 0; i < FX_NMODES; i++)
+		long_chain_rng(&fx_modes[i], true);
+}

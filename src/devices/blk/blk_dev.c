@@ -46,7 +46,8 @@ struct blk_queue {
 	struct blk_req *free;
 	struct iovec *iov_pool;    /* nreqs * iov_cap */
 	struct vdev_blk_range *range_pool; /* nreqs * range_cap */
-	struct iovec *scratch;     /* BLK_SCRATCH_IOV, for vq_getchain */
+	struct iovec *scratch;     /* n_scratch entries, for vq_getchain */
+	int n_scratch;             /* BLK_SCRATCH_IOV(qsize) */
 	uint16_t *scratch_flags;
 };
 
@@ -193,7 +194,7 @@ static void process_queue(struct blk_dev *b, struct blk_queue *q)
 			q->starved = vq_has_descs(vq) != 0;
 			break;
 		}
-		n = vq_getchain(vq, &head, q->scratch, BLK_SCRATCH_IOV, q->scratch_flags);
+		n = vq_getchain(vq, &head, q->scratch, q->n_scratch, q->scratch_flags);
 		if (n <= 0)
 			break; /* empty, or the queue broke (logged by the core) */
 		q->free = req->next_free;
@@ -420,6 +421,14 @@ static int check_config(struct vmctx *ctx, const char *name, const struct vdev_b
 		p->seg_max = 1;
 	if (p->seg_max > VDEV_BLK_MAX_SEG_MAX)
 		return bad(ctx, name, "seg_max", "more than 1000");
+	/* A request is seg_max data descriptors plus header and status, and no chain may
+	 * be longer than the queue (2.7.5.3.1): a larger seg_max would promise what the
+	 * ring cannot carry, so the driver is told what fits. */
+	if (p->seg_max > p->qsize - 2u) {
+		vdev_ctx_log(ctx, VDEV_LOG_WARN, name, "virtio-blk: seg_max %u lowered to %u "
+			     "(queue_size %u - 2)", p->seg_max, p->qsize - 2u, p->qsize);
+		p->seg_max = p->qsize > 2 ? p->qsize - 2u : 1;
+	}
 	p->size_max = or_default(cfg->size_max, BLK_DEFAULT_SIZE_MAX);
 	if (p->size_max < 4096)
 		return bad(ctx, name, "size_max", "less than 4096");
@@ -495,8 +504,9 @@ static int setup_queue(struct blk_dev *b, int i, uint16_t qsize, int range_cap)
 	q->reqs = calloc(qsize, sizeof(*q->reqs));
 	q->iov_pool = calloc((size_t)qsize * (size_t)iov_cap, sizeof(*q->iov_pool));
 	q->range_pool = calloc((size_t)qsize * (size_t)range_cap, sizeof(*q->range_pool));
-	q->scratch = calloc(BLK_SCRATCH_IOV, sizeof(*q->scratch));
-	q->scratch_flags = calloc(BLK_SCRATCH_IOV, sizeof(*q->scratch_flags));
+	q->n_scratch = BLK_SCRATCH_IOV(qsize);
+	q->scratch = calloc((size_t)q->n_scratch, sizeof(*q->scratch));
+	q->scratch_flags = calloc((size_t)q->n_scratch, sizeof(*q->scratch_flags));
 	if (!q->reqs || !q->iov_pool || !q->range_pool || !q->scratch || !q->scratch_flags)
 		return -ENOMEM;
 	for (uint32_t r = 0; r < qsize; r++) {

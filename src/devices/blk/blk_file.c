@@ -72,7 +72,7 @@ struct file_queue {
  * past the end of a regular file yields zeroes, as a sparse disk would. */
 static int rw_all(int fd, bool write, const struct iovec *iov, int cnt, uint64_t off)
 {
-	struct iovec local[BLK_SCRATCH_IOV];
+	struct iovec local[BLK_IO_IOV_MAX];
 	const struct iovec *cur = iov;
 	int idx = 0;
 

@@ -95,14 +95,14 @@ static void ctrl_handle(struct con_dev *c, uint32_t id, uint16_t event, uint16_t
 void con_ctrl_tx(struct con_dev *c)
 {
 	struct virtio_vq_info *vq = &c->queues[CON_Q_CTRL_TX];
-	struct iovec iov[CON_MAX_IOV];
-	uint16_t flags[CON_MAX_IOV], head;
+	struct iovec *iov = c->iov;
+	uint16_t *flags = c->iov_flags, head;
 	uint32_t budget;
 
 	c->ctrl_again = false;
 	for (budget = vq->qsize; budget > 0; budget--) {
 		uint8_t msg[sizeof(struct con_wire_control)];
-		int n = vq_getchain(vq, &head, iov, CON_MAX_IOV, flags);
+		int n = vq_getchain(vq, &head, iov, c->iov_cap, flags);
 		size_t got, total;
 
 		if (n <= 0)
@@ -196,10 +196,10 @@ static size_t build_message(const struct con_port *p, uint32_t id, uint32_t kind
 static int send_message(struct con_dev *c, struct virtio_vq_info *vq, const uint8_t *msg,
 			size_t len)
 {
-	struct iovec iov[CON_MAX_IOV];
-	uint16_t flags[CON_MAX_IOV], head;
+	struct iovec *iov = c->iov;
+	uint16_t *flags = c->iov_flags, head;
 	size_t total;
-	int n = vq_getchain(vq, &head, iov, CON_MAX_IOV, flags);
+	int n = vq_getchain(vq, &head, iov, c->iov_cap, flags);
 
 	if (n < 0)
 		return -1;

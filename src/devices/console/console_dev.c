@@ -137,6 +137,10 @@ static void con_release_ports(struct con_dev *c)
 
 static void con_free(struct con_dev *c)
 {
+	for (uint32_t i = 0; c->ports != NULL && i < c->max_nr_ports; i++)
+		free(c->ports[i].tx_iov);
+	free(c->iov);
+	free(c->iov_flags);
 	free(c->ports);
 	free(c->queues);
 	free(c);
@@ -305,15 +309,30 @@ static int con_alloc(struct con_dev **out, uint32_t max_ports, bool multiport, u
 		return -ENOMEM;
 	c->queues = calloc((size_t)nvq, sizeof(*c->queues));
 	c->ports = calloc(max_ports, sizeof(*c->ports));
-	if (c->queues == NULL || c->ports == NULL) {
+	c->max_nr_ports = max_ports;
+	/*
+	 * Every chain the queue allows is taken whole: the backend writes one chain as one
+	 * iovec array, and a held chain must not be walked again (the guest may have
+	 * rewritten its descriptors). So the arrays are sized from the queue, once, here.
+	 */
+	c->iov_cap = CON_IOV_CAP(qsize);
+	c->iov = calloc((size_t)c->iov_cap, sizeof(*c->iov));
+	c->iov_flags = calloc((size_t)c->iov_cap, sizeof(*c->iov_flags));
+	if (c->queues == NULL || c->ports == NULL || c->iov == NULL || c->iov_flags == NULL) {
 		con_free(c);
 		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < max_ports; i++) {
+		c->ports[i].tx_iov = calloc((size_t)c->iov_cap, sizeof(*c->ports[i].tx_iov));
+		if (c->ports[i].tx_iov == NULL) {
+			con_free(c);
+			return -ENOMEM;
+		}
 	}
 	for (int i = 0; i < nvq; i++)
 		c->queues[i].qsize = qsize;
 	c->vops = con_vops_template;
 	c->vops.nvq = nvq;
-	c->max_nr_ports = max_ports;
 	c->multiport_offered = multiport;
 	*out = c;
 	return 0;

@@ -44,11 +44,24 @@ static ssize_t neg_errno(void)
 	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
 }
 
+/*
+ * A chain may carry more buffers than one system call takes (IOV_MAX, 1024 on Linux);
+ * these are byte streams, so the first FD_IOV_MAX buffers go now and the device's loop,
+ * which already handles short transfers, comes back for the rest.
+ */
+#define FD_IOV_MAX 1024
+
+static int fd_iovcnt(int iovcnt)
+{
+	return iovcnt > FD_IOV_MAX ? FD_IOV_MAX : iovcnt;
+}
+
 static ssize_t fd_read(void *opaque, const struct iovec *iov, int iovcnt)
 {
 	struct fd_backend *b = opaque;
 	ssize_t n;
 
+	iovcnt = fd_iovcnt(iovcnt);
 	if (b->in.kind == FD_SOCKET) {
 		struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
 		n = recvmsg(b->in.fd, &mh, MSG_DONTWAIT);
@@ -85,6 +98,7 @@ static ssize_t fd_write(void *opaque, const struct iovec *iov, int iovcnt)
 	struct fd_backend *b = opaque;
 	ssize_t n;
 
+	iovcnt = fd_iovcnt(iovcnt);
 	if (b->out.kind == FD_SOCKET) {
 		struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
 		n = sendmsg(b->out.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);

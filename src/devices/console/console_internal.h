@@ -65,8 +65,15 @@ _Static_assert(sizeof(struct con_wire_resize) == 4, "resize payload is 4 bytes")
 
 /* ---- device ---- */
 
-/* iovecs per chain; a chain needing more breaks the queue (H29). */
-#define CON_MAX_IOV 64
+/*
+ * Iovecs per chain, from the queue size: every chain the core accepts (up to qsize - 1
+ * ring descriptors, the last of which may point at an indirect table of up to qsize
+ * entries) fits, with room for a few buffers the host maps in pieces. Only a chain
+ * whose buffers the host splits into more pieces than that breaks the queue (H29).
+ * The arrays are allocated with the device, never per request.
+ */
+#define CON_IOV_SLACK 16
+#define CON_IOV_CAP(qsize) (2 * (int)(qsize) + CON_IOV_SLACK)
 #define CON_DEFAULT_QSIZE 128
 #define CON_EMERG_BUF 64
 
@@ -107,7 +114,7 @@ struct con_port {
 	uint32_t tx_epoch; /* base.epoch when taken (H12) */
 	int tx_niov;
 	int tx_idx;        /* first iovec not fully written; earlier ones are done */
-	struct iovec tx_iov[CON_MAX_IOV];
+	struct iovec *tx_iov; /* iov_cap entries: kept while the backend is full */
 };
 
 struct con_dev {
@@ -129,6 +136,12 @@ struct con_dev {
 	bool emerg_blocked;
 
 	struct con_port *ports; /* max_nr_ports of them */
+
+	/* Chain scratch for the receive and control queues, used within one call and
+	 * never across a call into another queue's processing; iov_cap entries each. */
+	int iov_cap;             /* CON_IOV_CAP(queue size) */
+	struct iovec *iov;
+	uint16_t *iov_flags;     /* also the transmit chains' flags (not kept) */
 };
 
 static inline struct con_dev *con_of(struct vdev_dev *d)

@@ -157,8 +157,8 @@ static int tx_write(struct con_dev *c, struct con_port *p, uint32_t port)
 /* Take the next transmit chain into p->tx_*: 1 taken, 0 none, -1 stop (broken). */
 static int tx_take(struct con_dev *c, struct con_port *p, struct virtio_vq_info *vq)
 {
-	uint16_t flags[CON_MAX_IOV], head;
-	int n = vq_getchain(vq, &head, p->tx_iov, CON_MAX_IOV, flags);
+	uint16_t *flags = c->iov_flags, head;
+	int n = vq_getchain(vq, &head, p->tx_iov, c->iov_cap, flags);
 
 	if (n <= 0)
 		return n < 0 ? -1 : 0;
@@ -221,13 +221,13 @@ void con_process_rx(struct con_dev *c, uint32_t port)
 {
 	struct con_port *p = &c->ports[port];
 	struct virtio_vq_info *vq = &c->queues[con_rxq(port)];
-	struct iovec iov[CON_MAX_IOV];
-	uint16_t flags[CON_MAX_IOV], head;
+	struct iovec *iov = c->iov;
+	uint16_t *flags = c->iov_flags, head;
 
 	if (!rx_gate(c, p, port))
 		return;
 	for (uint32_t budget = vq->qsize; budget > 0; budget--) {
-		int n = vq_getchain(vq, &head, iov, CON_MAX_IOV, flags);
+		int n = vq_getchain(vq, &head, iov, c->iov_cap, flags);
 		size_t total;
 		ssize_t r;
 

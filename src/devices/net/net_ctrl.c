@@ -147,11 +147,11 @@ static bool ctrl_one(struct net_dev *n, struct virtio_vq_info *vq, uint16_t head
 
 void net_ctrl_run(struct net_dev *n, struct virtio_vq_info *vq)
 {
-	struct iovec iov[NET_MAX_IOV];
-	uint16_t flags[NET_MAX_IOV], head;
+	struct iovec *iov = n->iov;
+	uint16_t *flags = n->iov_flags, head;
 	int k;
 
-	while ((k = vq_getchain(vq, &head, iov, NET_MAX_IOV, flags)) > 0)
+	while ((k = vq_getchain(vq, &head, iov, n->iov_cap, flags)) > 0)
 		if (!ctrl_one(n, vq, head, iov, flags, k))
 			break;
 	vq_endchains(vq, 1);

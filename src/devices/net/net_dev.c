@@ -242,7 +242,11 @@ static void net_free(struct net_dev *n)
 		free(n->rxq[q].room);
 		free(n->rxq[q].held_head);
 		free(n->rxq[q].held_len);
+		free(n->txq[q].iov);
 	}
+	free(n->iov);
+	free(n->wiov);
+	free(n->iov_flags);
 	free(n);
 }
 
@@ -384,6 +388,18 @@ static uint64_t offered_features(const struct vdev_net_config *cfg,
 
 static int alloc_queues(struct net_dev *n, uint16_t qsize)
 {
+	/* Sized from the queue, once: every legal chain is taken whole (H29). */
+	n->iov_cap = NET_IOV_CAP(qsize);
+	n->iov = calloc((size_t)n->iov_cap, sizeof(*n->iov));
+	n->wiov = calloc((size_t)n->iov_cap, sizeof(*n->wiov));
+	n->iov_flags = calloc((size_t)n->iov_cap, sizeof(*n->iov_flags));
+	if (n->iov == NULL || n->wiov == NULL || n->iov_flags == NULL)
+		return -ENOMEM;
+	for (unsigned int p = 0; p < n->max_pairs; p++) {
+		n->txq[p].iov = calloc((size_t)n->iov_cap, sizeof(*n->txq[p].iov));
+		if (n->txq[p].iov == NULL)
+			return -ENOMEM;
+	}
 	for (unsigned int q = 0; q < n->be.nqueues; q++) {
 		struct net_rxq *r = &n->rxq[q];
 

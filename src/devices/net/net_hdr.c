@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "core/iov.h"
 #include "devices/net/net_internal.h"
 #include "util/common.h"
 
@@ -115,4 +116,13 @@ bool net_hdr_fit_rx(const struct net_dev *n, struct vdev_net_hdr *hdr, uint8_t *
 		hdr->flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
 	}
 	return true;
+}
+
+ssize_t net_flatten(const struct iovec *iov, int iovcnt, uint8_t *flat)
+{
+	size_t len = vdev_iov_len(iov, iovcnt);
+
+	if (len > VDEV_NET_MAX_FRAME)
+		return -EMSGSIZE;
+	return (ssize_t)vdev_iov_to_buf(iov, iovcnt, 0, flat, len);
 }

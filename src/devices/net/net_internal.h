@@ -16,8 +16,17 @@
  * delivery copies header and frame to the guest in one go (a few wide stores rather
  * than one store per header field into a cache line the driver owns). */
 #define NET_RX_HEADROOM 16
-/* iovecs one chain may use; a chain needing more breaks the queue (H29). */
-#define NET_MAX_IOV 128
+/*
+ * Iovecs one chain may use, from the queue size: every chain the core accepts (up to
+ * qsize - 1 ring descriptors ending in an indirect table of qsize entries) fits, with
+ * a few to spare for buffers the host maps in pieces. A chain needing more still breaks
+ * the queue (H29). Allocated with the device, never per frame.
+ */
+#define NET_IOV_SLACK 16
+#define NET_IOV_CAP(qsize) (2 * (int)(qsize) + NET_IOV_SLACK)
+/* Buffers the built-in backends hand to one sendmsg/writev; a frame in more is
+ * gathered into the backend's own frame buffer first (below Linux's IOV_MAX). */
+#define NET_BE_IOV 128
 /* Frames moved per queue per poll before the others get a turn (H30). */
 #define NET_BUDGET 256
 /* Frames completed on one queue between used-index publications: the driver polls that
@@ -90,7 +99,7 @@ struct net_txq {
 	int first;               /* the frame starts at iov[first] (after the header) */
 	int niov;                /* iovecs from there */
 	struct vdev_net_hdr hdr;
-	struct iovec iov[NET_MAX_IOV];
+	struct iovec *iov;       /* iov_cap entries */
 };
 
 struct net_filter {
@@ -123,7 +132,18 @@ struct net_dev {
 	struct vdev_net_stats nstats;
 	/* Scratch for gathering one control command. */
 	uint8_t ctrl_buf[NET_CTRL_MAX];
+	/* Chain scratch, iov_cap entries each: the receive and control paths' iovecs, the
+	 * writable part of a receive chain, and every path's flags. Used within one call
+	 * under the device lock, never kept. */
+	int iov_cap;             /* NET_IOV_CAP(queue size) */
+	struct iovec *iov;
+	struct iovec *wiov;
+	uint16_t *iov_flags;
 };
+
+/* Gather a frame in iov[0, iovcnt) into flat (VDEV_NET_MAX_FRAME bytes) when it has more
+ * than NET_BE_IOV buffers; returns its length, or -EMSGSIZE when it is longer (net_hdr.c). */
+ssize_t net_flatten(const struct iovec *iov, int iovcnt, uint8_t *flat);
 
 static inline bool net_has(const struct net_dev *n, uint64_t f)
 {

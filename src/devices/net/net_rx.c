@@ -21,7 +21,7 @@
 
 /* The writable part of one chain. */
 struct wchain {
-	struct iovec iov[NET_MAX_IOV];
+	struct iovec *iov;       /* net_dev.wiov */
 	int n;
 	size_t bytes;
 };
@@ -187,9 +187,9 @@ static void rx_deliver_first(struct net_dev *n, struct net_rxq *r, struct virtio
  */
 static int rx_deliver(struct net_dev *n, struct net_rxq *r, struct virtio_vq_info *vq)
 {
-	struct wchain w;
-	struct iovec iov[NET_MAX_IOV];
-	uint16_t flags[NET_MAX_IOV];
+	struct wchain w = {.iov = n->wiov};
+	struct iovec *iov = n->iov;
+	uint16_t *flags = n->iov_flags;
 
 	while (r->nheld == 0 || r->copied < r->len) {
 		uint16_t head;
@@ -197,7 +197,7 @@ static int rx_deliver(struct net_dev *n, struct net_rxq *r, struct virtio_vq_inf
 
 		if (NET_RX_PREFETCH_AHEAD > 0)
 			vdev_vq_prefetch(vq, NET_RX_PREFETCH_AHEAD);
-		k = vq_getchain(vq, &head, iov, NET_MAX_IOV, flags);
+		k = vq_getchain(vq, &head, iov, n->iov_cap, flags);
 
 		if (k < 0) {
 			/* The guest broke the ring; the held chains die with the queue. */

@@ -21,6 +21,7 @@
 struct sock_be {
 	int fd;
 	int type; /* SOCK_SEQPACKET or SOCK_DGRAM */
+	uint8_t flat[VDEV_NET_MAX_FRAME]; /* a frame in more than NET_BE_IOV buffers */
 };
 
 static int sock_fd(void *opaque, unsigned int q)
@@ -57,12 +58,22 @@ static int sock_send(void *opaque, unsigned int q, const struct vdev_net_hdr *hd
 {
 	struct sock_be *s = opaque;
 	uint8_t wire[SOCK_HDR];
-	struct iovec v[NET_MAX_IOV + 1];
+	struct iovec v[NET_BE_IOV + 1];
 	struct msghdr msg = {.msg_iov = v};
 
 	(void)q;
-	if (iovcnt < 0 || iovcnt > NET_MAX_IOV)
+	if (iovcnt < 0)
 		return -EINVAL;
+	if (iovcnt > NET_BE_IOV) {
+		/* One system call takes only so many buffers: send a copy in one. */
+		ssize_t len = net_flatten(iov, iovcnt, s->flat);
+
+		if (len < 0)
+			return (int)len;
+		v[1] = (struct iovec){s->flat, (size_t)len};
+		iov = &v[1];
+		iovcnt = 1;
+	}
 	net_hdr_encode(hdr, 0, wire);
 	v[0] = (struct iovec){wire, sizeof(wire)};
 	memcpy(v + 1, iov, sizeof(*iov) * (size_t)iovcnt);

@@ -26,6 +26,7 @@
 struct tap_be {
 	unsigned int n;
 	int fds[VDEV_NET_MAX_QUEUE_PAIRS];
+	uint8_t flat[VDEV_NET_MAX_FRAME]; /* a frame in more than NET_BE_IOV buffers */
 };
 
 static int tap_fd(void *opaque, unsigned int q)
@@ -59,10 +60,20 @@ static int tap_send(void *opaque, unsigned int q, const struct vdev_net_hdr *hdr
 {
 	struct tap_be *t = opaque;
 	uint8_t wire[TAP_HDR];
-	struct iovec v[NET_MAX_IOV + 1];
+	struct iovec v[NET_BE_IOV + 1];
 
-	if (q >= t->n || iovcnt < 0 || iovcnt > NET_MAX_IOV)
+	if (q >= t->n || iovcnt < 0)
 		return -EINVAL;
+	if (iovcnt > NET_BE_IOV) {
+		/* One system call takes only so many buffers: send a copy in one. */
+		ssize_t len = net_flatten(iov, iovcnt, t->flat);
+
+		if (len < 0)
+			return (int)len;
+		v[1] = (struct iovec){t->flat, (size_t)len};
+		iov = &v[1];
+		iovcnt = 1;
+	}
 	net_hdr_encode(hdr, 0, wire);
 	v[0] = (struct iovec){wire, sizeof(wire)};
 	memcpy(v + 1, iov, sizeof(*iov) * (size_t)iovcnt);

@@ -45,8 +45,8 @@ static void tx_malformed(struct net_dev *n, struct net_txq *t, struct virtio_vq_
 static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *vq)
 {
 	uint8_t wire[VIRTIO_NET_HDR_MRG_LEN];
-	uint16_t flags[NET_MAX_IOV], head;
-	int k = vq_getchain(vq, &head, t->iov, NET_MAX_IOV, flags), r;
+	uint16_t *flags = n->iov_flags, head;
+	int k = vq_getchain(vq, &head, t->iov, n->iov_cap, flags), r;
 	size_t total;
 	const char *why;
 
