@@ -53,8 +53,8 @@ struct virtio_vq_info *net_tx_vq(struct net_dev *n, unsigned int p)
 {
 	struct virtio_vq_info *vq;
 
-	/* A TX queue past the active pairs may still hold frames the guest queued before
-	 * it shrank the set; serve every pair that exists under the features. */
+	/* A TX queue past the active pairs is still served: the chains the guest puts
+	 * there are completed and dropped (net_tx.c), so none is left unanswered. */
 	if (p >= (n->mq ? n->max_pairs : 1u) || !driver_live(n))
 		return NULL;
 	vq = &n->vq[2 * p + 1];
@@ -217,9 +217,11 @@ static int net_next_timeout(struct vdev_dev *dev)
 {
 	struct net_dev *n = (struct net_dev *)dev;
 
-	/* TX chains left over by the budget have no fd to wake us: come back at once. */
+	/* TX chains left over by the budget have no fd to wake us: come back at once.
+	 * So does a chain waiting on the backend from a pair the driver has made
+	 * inactive, which is dropped, not sent, however long the backend stays full. */
 	for (unsigned int p = 0; p < n->max_pairs; p++)
-		if (n->txq[p].more)
+		if (n->txq[p].more || (n->txq[p].pending && p >= n->active_pairs))
 			return 0;
 	return -1;
 }

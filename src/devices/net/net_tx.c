@@ -8,6 +8,13 @@
  * is watched for writing and the send is retried from vdev_dev_poll(); the queue
  * waits behind it, so frames leave in order. A reset discards the kept chain without
  * sending it or writing anything to guest memory (H12).
+ *
+ * A pair at or above the active count (VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET; 1 until the
+ * driver sets it) sends nothing: its chains are completed and dropped like frames
+ * sent while the link is down. QEMU detaches the backend queues of inactive pairs and
+ * Linux never transmits on them, so a frame found there is a driver racing a pair
+ * change; dropping it keeps that driver running and keeps the backend's queues serving
+ * only the pairs the driver configured.
  */
 #include <errno.h>
 #include <string.h>
@@ -38,11 +45,18 @@ static void tx_malformed(struct net_dev *n, struct net_txq *t, struct virtio_vq_
 	net_log(n, VDEV_LOG_WARN, "TX queue %u: frame dropped: %s", vq->num, why);
 }
 
+/* Whether pair p may reach the backend now; the caller knows p has a TX queue. */
+static bool tx_pair_active(const struct net_dev *n, unsigned int p)
+{
+	return p < n->active_pairs;
+}
+
 /*
- * Take the next chain and check it. Returns 1 with txq filled (pending), 0 when the
+ * Take the next chain of pair p and check it. Returns 1 with txq filled (pending), 0 when the
  * ring is empty or broken, -1 when a chain was consumed without a frame to send.
  */
-static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *vq)
+static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *vq,
+		   unsigned int p)
 {
 	uint8_t wire[VIRTIO_NET_HDR_MRG_LEN];
 	uint16_t *flags = n->iov_flags, head;
@@ -83,7 +97,8 @@ static int tx_take(struct net_dev *n, struct net_txq *t, struct virtio_vq_info *
 		tx_malformed(n, t, vq, head, why);
 		return -1;
 	}
-	if (!n->link_up) {
+	/* Link down or pair inactive: completed in ring order, never sent. */
+	if (!n->link_up || !tx_pair_active(n, p)) {
 		tx_done(t, vq, head);
 		n->dev.stats.dropped++;
 		return -1;
@@ -105,6 +120,16 @@ static bool tx_send(struct net_dev *n, struct net_txq *t, struct virtio_vq_info 
 	if (t->epoch != n->dev.base.epoch) {
 		/* Taken before a reset: the guest memory is no longer ours (H12). */
 		t->pending = false;
+		return true;
+	}
+	if (!tx_pair_active(n, p)) {
+		/* Taken while the pair was active, waiting on the backend when the driver
+		 * made it inactive: nothing reaches the backend from an inactive pair. It
+		 * is the oldest chain in flight, so completing it now keeps ring order. */
+		*blocked_before = false;
+		t->pending = false;
+		tx_done(t, vq, t->head);
+		n->dev.stats.dropped++;
 		return true;
 	}
 	rc = n->be.send(n->be.opaque, net_mod(p, n->be.nqueues), &t->hdr, t->iov + t->first,
@@ -150,7 +175,7 @@ void net_tx_run(struct net_dev *n, unsigned int p)
 	}
 	for (budget = 0; budget < NET_BUDGET; budget++) {
 		if (!t->pending) {
-			int rc = tx_take(n, t, vq);
+			int rc = tx_take(n, t, vq, p);
 
 			if (rc == 0)
 				break;
