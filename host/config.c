@@ -6,7 +6,9 @@
  * error names the JSON path of the offending value and the reason.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +17,19 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_paths.h"
+#include "json_dup_keys.h"
+
+/* A configuration is written by a person; anything larger is a mistake. */
+#define CONFIG_MAX_BYTES (1 << 20)
 
 /* Where the walker is in the document, for error messages. */
 struct walk {
 	char path[160];
 	char *err;
 	size_t errlen;
+	/* The configuration file's folder: relative paths in it are relative to that. */
+	const char *base;
 };
 
 __attribute__((format(printf, 2, 3))) static int fail(struct walk *w, const char *fmt, ...)
@@ -62,7 +71,10 @@ static const char *json_type_word(json_object *o)
 	switch (json_object_get_type(o)) {
 	case json_type_null: return "null";
 	case json_type_boolean: return "a boolean";
-	case json_type_double: return "a fractional number";
+	case json_type_double:
+		return floor(json_object_get_double(o)) == json_object_get_double(o)
+			       ? "a number written with an exponent or a decimal point"
+			       : "a fractional number";
 	case json_type_int: return "an integer";
 	case json_type_object: return "an object";
 	case json_type_array: return "an array";
@@ -126,6 +138,27 @@ static int get_string(struct walk *w, json_object *obj, const char *key, bool re
 	return rc;
 }
 
+/*
+ * A path member: relative ones are taken against the configuration file's folder, so
+ * the file means the same wherever vdev-host is started from.
+ */
+static int get_path(struct walk *w, json_object *obj, const char *key, bool required,
+		    char *out, size_t outlen)
+{
+	size_t l;
+	int rc = get_string(w, obj, key, required, out, outlen);
+
+	if (rc < 0 || out[0] == '\0' || config_resolve(w->base, out, outlen) == 0)
+		return rc;
+	l = enter(w, key);
+	rc = fail(w,
+		  "\"%s\" resolved against the configuration's folder \"%s\" is too long "
+		  "(at most %zu bytes)",
+		  out, w->base, outlen - 1);
+	leave(w, l);
+	return rc;
+}
+
 static int get_bool(struct walk *w, json_object *obj, const char *key, bool *out)
 {
 	json_object *v;
@@ -154,7 +187,13 @@ static int get_uint(struct walk *w, json_object *obj, const char *key, uint64_t 
 	if (!json_object_object_get_ex(obj, key, &v))
 		return 0;
 	l = enter(w, key);
-	if (!json_object_is_type(v, json_type_int)) {
+	if (json_object_is_type(v, json_type_double) && isfinite(json_object_get_double(v)) &&
+	    floor(json_object_get_double(v)) == json_object_get_double(v) &&
+	    (json_object_get_double(v) < (double)min || json_object_get_double(v) > (double)max)) {
+		/* 1e30 is a whole number, just far too large: say that, not "fractional". */
+		rc = fail(w, "must be between %llu and %llu (got %s, out of range)",
+			  (unsigned long long)min, (unsigned long long)max, json_object_get_string(v));
+	} else if (!json_object_is_type(v, json_type_int)) {
 		rc = fail(w, "must be an integer, not %s", json_type_word(v));
 	} else {
 		errno = 0;
@@ -264,7 +303,7 @@ static int parse_blk(struct walk *w, json_object *d, struct host_blk_config *b)
 		return rc;
 	}
 	if ((b->null_size == 0 &&
-	     ((rc = get_string(w, d, "path", true, b->path, sizeof(b->path))) < 0 ||
+	     ((rc = get_path(w, d, "path", true, b->path, sizeof(b->path))) < 0 ||
 	      (rc = check_existing_file(w, "path", b->path, true)) < 0)) ||
 	    (rc = get_bool(w, d, "readonly", &b->readonly)) < 0 ||
 	    (rc = get_string(w, d, "serial", false, b->serial, sizeof(b->serial))) < 0 ||
@@ -355,7 +394,7 @@ static int parse_console(struct walk *w, json_object *d, struct host_console_con
 	l = enter(w, "backend");
 	if ((rc = want_object(w, be)) < 0 || (rc = check_keys(w, be, backend_keys)) < 0 ||
 	    (rc = get_enum(w, be, "type", true, backend_types, &type)) < 0 ||
-	    (rc = get_string(w, be, "path", type == HOST_CONSOLE_FILE, c->path, sizeof(c->path))) < 0)
+	    (rc = get_path(w, be, "path", type == HOST_CONSOLE_FILE, c->path, sizeof(c->path))) < 0)
 		goto out;
 	c->backend = (enum host_console_backend)type;
 	if (type != HOST_CONSOLE_FILE && c->path[0]) {
@@ -373,7 +412,7 @@ static int parse_rng(struct walk *w, json_object *d, struct host_rng_config *r)
 	uint64_t v;
 	int rc;
 
-	if ((rc = get_string(w, d, "path", false, r->path, sizeof(r->path))) < 0)
+	if ((rc = get_path(w, d, "path", false, r->path, sizeof(r->path))) < 0)
 		return rc;
 	if (r->path[0] && (rc = check_existing_file(w, "path", r->path, false)) < 0)
 		return rc;
@@ -432,7 +471,7 @@ static int parse_connector(struct walk *w, json_object *d, struct host_dev_confi
 	l = enter(w, "connector");
 	if ((rc = want_object(w, c)) == 0 && (rc = check_keys(w, c, keys)) == 0 &&
 	    (rc = get_enum(w, c, "type", true, types, &type)) == 0 &&
-	    (rc = get_string(w, c, "path", true, dc->socket, sizeof(dc->socket))) == 0)
+	    (rc = get_path(w, c, "path", true, dc->socket, sizeof(dc->socket))) == 0)
 		dc->conn = (enum host_conn_type)type;
 	leave(w, l);
 	return rc;
@@ -499,7 +538,7 @@ static int parse_trace(struct walk *w, json_object *d, struct host_dev_config *d
 		return 0;
 	l = enter(w, "trace");
 	if ((rc = want_object(w, t)) < 0 || (rc = check_keys(w, t, keys)) < 0 ||
-	    (rc = get_string(w, t, "path", true, dc->trace_path, sizeof(dc->trace_path))) < 0)
+	    (rc = get_path(w, t, "path", true, dc->trace_path, sizeof(dc->trace_path))) < 0)
 		goto out;
 	l2 = enter(w, "path");
 	own = device_file(dc);
@@ -610,7 +649,42 @@ static int parse_device(struct walk *w, json_object *d, struct host_dev_config *
 	return check_connector_rules(w, dc, pci_given, d);
 }
 
-/* Ids, sockets, tap names and console files must each be used once. */
+/*
+ * Two spellings of one socket ("s.sock", "./s.sock", "d/../s.sock") are one socket:
+ * the second bind would replace the first and leave its device unreachable. Sockets
+ * do not exist yet, so the comparison is lexical, on absolute normalised paths.
+ */
+static bool same_socket(const char *a, const char *b)
+{
+	char na[PATH_MAX], nb[PATH_MAX];
+
+	if (strcmp(a, b) == 0)
+		return true;
+	return config_normalise(a, na, sizeof(na)) == 0 &&
+	       config_normalise(b, nb, sizeof(nb)) == 0 && strcmp(na, nb) == 0;
+}
+
+/*
+ * One image under two blk devices: each caches nothing, but the guest's two drivers
+ * would each believe they own the disk and overwrite each other's file system. Only
+ * when both are read-only is that harmless (a shared base image), so it is allowed.
+ * The images exist (checked earlier), so stat tells even hard links and symlinks apart;
+ * the lexical comparison covers a stat that fails.
+ */
+static bool same_image(const struct host_dev_config *a, const struct host_dev_config *b)
+{
+	char na[PATH_MAX], nb[PATH_MAX];
+
+	if (a->type != HOST_DEV_BLK || b->type != HOST_DEV_BLK || !a->u.blk.path[0] ||
+	    !b->u.blk.path[0] || (a->u.blk.readonly && b->u.blk.readonly))
+		return false;
+	if (same_file(a->u.blk.path, b->u.blk.path))
+		return true;
+	return config_normalise(a->u.blk.path, na, sizeof(na)) == 0 &&
+	       config_normalise(b->u.blk.path, nb, sizeof(nb)) == 0 && strcmp(na, nb) == 0;
+}
+
+/* Ids, sockets, tap names, console files and writable images must each be used once. */
 static int check_unique(struct walk *w, const struct host_config *cfg)
 {
 	for (int i = 0; i < cfg->ndevs; i++) {
@@ -622,7 +696,7 @@ static int check_unique(struct walk *w, const struct host_config *cfg)
 
 			if (strcmp(a->id, b->id) == 0)
 				what = "id";
-			else if (strcmp(a->socket, b->socket) == 0)
+			else if (same_socket(a->socket, b->socket))
 				what = "connector.path";
 			else if (a->type == HOST_DEV_NET && b->type == HOST_DEV_NET &&
 				 strcmp(a->u.net.ifname, b->u.net.ifname) == 0)
@@ -636,6 +710,13 @@ static int check_unique(struct walk *w, const struct host_config *cfg)
 				snprintf(w->path, sizeof(w->path), "devices[%d].%s", i, what);
 				return fail(w, "same as devices[%d] (\"%s\"); each must be unique", j,
 					    b->id);
+			}
+			if (same_image(a, b)) {
+				snprintf(w->path, sizeof(w->path), "devices[%d].path", i);
+				return fail(w,
+					    "\"%s\" is devices[%d]'s (\"%s\") image too; two blk "
+					    "devices may share an image only when both are read-only",
+					    a->u.blk.path, j, b->id);
 			}
 		}
 	}
@@ -712,9 +793,12 @@ static int parse_root(struct walk *w, json_object *root, struct host_config *cfg
 	return rc < 0 ? rc : check_trace_files(w, cfg);
 }
 
-int host_config_parse(const char *json, struct host_config *out, char *err, size_t errlen)
+/* The parse proper; `base` is the folder relative paths are taken against. */
+static int parse_text(const char *json, const char *base, struct host_config *out, char *err,
+		      size_t errlen)
 {
-	struct walk w = {"", err, errlen};
+	struct walk w = {"", err, errlen, base};
+	struct json_dup_key dup;
 	struct json_tokener *tok;
 	json_object *root;
 	int rc;
@@ -727,14 +811,18 @@ int host_config_parse(const char *json, struct host_config *out, char *err, size
 	if (root == NULL || json_tokener_get_error(tok) != json_tokener_success ||
 	    tok->char_offset < (int)strlen(json)) {
 		enum json_tokener_error e = json_tokener_get_error(tok);
-		int line = 1;
+		size_t end = json_tokener_get_parse_end(tok);
+		int line = 1, column = 1;
 
-		for (int i = 0; i < (int)tok->char_offset && json[i]; i++)
+		/* Columns count bytes from 1, as editors that show byte columns do. */
+		for (size_t i = 0; i < end && json[i]; i++) {
 			line += json[i] == '\n';
+			column = json[i] == '\n' ? 1 : column + 1;
+		}
 		if (e == json_tokener_continue)
 			rc = fail(&w, "not valid JSON: the file ends before the document does");
 		else
-			rc = fail(&w, "not valid JSON at line %d: %s", line,
+			rc = fail(&w, "not valid JSON at line %d, column %d: %s", line, column,
 				  e == json_tokener_success ? "unexpected data after the document"
 							    : json_tokener_error_desc(e));
 		json_object_put(root);
@@ -742,6 +830,13 @@ int host_config_parse(const char *json, struct host_config *out, char *err, size
 		return rc;
 	}
 	json_tokener_free(tok);
+	if (json_find_dup_key(json, strlen(json), &dup)) {
+		snprintf(w.path, sizeof(w.path), "%s", dup.path);
+		rc = fail(&w, "key \"%s\" given twice (again at line %d); each key once", dup.key,
+			  dup.line);
+		json_object_put(root);
+		return rc;
+	}
 	rc = parse_root(&w, root, out);
 	json_object_put(root);
 	if (rc < 0)
@@ -749,40 +844,121 @@ int host_config_parse(const char *json, struct host_config *out, char *err, size
 	return rc;
 }
 
+int host_config_parse(const char *json, struct host_config *out, char *err, size_t errlen)
+{
+	return parse_text(json, "", out, err, errlen);
+}
+
+/*
+ * Read all of fd, refusing more than the limit. A regular file or standard input only:
+ * the caller has refused FIFOs and devices by name, since reading those can block
+ * forever (a FIFO nobody writes) or never end (/dev/zero).
+ */
+static int read_all(int fd, char **text, char *err, size_t errlen)
+{
+	size_t len = 0, cap = 64 * 1024;
+	char *buf = malloc(cap + 1);
+
+	if (buf == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *more;
+
+			if (cap > CONFIG_MAX_BYTES) {
+				free(buf);
+				snprintf(err, errlen,
+					 "larger than %d bytes (1 MiB), the limit for a configuration",
+					 CONFIG_MAX_BYTES);
+				return -EFBIG;
+			}
+			more = realloc(buf, cap * 2 + 1);
+			if (more == NULL) {
+				free(buf);
+				snprintf(err, errlen, "out of memory");
+				return -ENOMEM;
+			}
+			buf = more;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			free(buf);
+			snprintf(err, errlen, "cannot read: %s", strerror(e));
+			return -e;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > CONFIG_MAX_BYTES) {
+		free(buf);
+		snprintf(err, errlen, "larger than %d bytes (1 MiB), the limit for a configuration",
+			 CONFIG_MAX_BYTES);
+		return -EFBIG;
+	}
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		free(buf);
+		snprintf(err, errlen, "contains a NUL byte");
+		return -EINVAL;
+	}
+	*text = buf;
+	return 0;
+}
+
 int host_config_load(const char *path, struct host_config *out, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-	int rc;
+	char base[PATH_MAX];
+	struct stat st;
+	char *text;
+	int fd, rc;
 
 	memset(out, 0, sizeof(*out));
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
+	if (strcmp(path, "-") == 0) {
+		/* Standard input: relative paths are relative to the working directory. */
+		rc = read_all(STDIN_FILENO, &text, err, errlen);
+		if (rc < 0)
+			return rc;
+		rc = parse_text(text, "", out, err, errlen);
+		free(text);
+		return rc;
 	}
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1 << 20)) {
-		fclose(f);
-		snprintf(err, errlen, "%s: unreadable or larger than 1 MiB", path);
+	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s", strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(err, errlen,
+			 "not a regular file; to read the configuration from a pipe, give \"-\" "
+			 "and feed it to standard input");
 		return -EINVAL;
 	}
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		free(buf);
-		snprintf(err, errlen, "%s: cannot read", path);
-		return -EIO;
+	if (st.st_size > CONFIG_MAX_BYTES) {
+		close(fd);
+		snprintf(err, errlen, "larger than %d bytes (1 MiB), the limit for a configuration",
+			 CONFIG_MAX_BYTES);
+		return -EFBIG;
 	}
-	fclose(f);
-	buf[n] = '\0';
-	if (strlen(buf) != (size_t)n) {
-		free(buf);
-		snprintf(err, errlen, "%s: contains a NUL byte", path);
-		return -EINVAL;
-	}
-	rc = host_config_parse(buf, out, err, errlen);
-	free(buf);
+	rc = read_all(fd, &text, err, errlen);
+	close(fd);
+	if (rc < 0)
+		return rc;
+	config_base_dir(path, base, sizeof(base));
+	rc = parse_text(text, base, out, err, errlen);
+	free(text);
 	return rc;
 }
 

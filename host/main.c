@@ -21,6 +21,8 @@ static void usage(FILE *out)
 		"Exit status: 0 stopped cleanly (SIGINT/SIGTERM) or the configuration is valid;\n"
 		"1 the configuration is invalid (nothing was opened); 2 bad command line;\n"
 		"3 a socket could not be set up or the event loop failed.\n"
+		"FILE is a regular file of at most 1 MiB, or - for standard input; relative\n"
+		"paths in it are relative to its folder (to the working directory for -).\n"
 		"The configuration format is described in docs/config.md.\n");
 }
 
