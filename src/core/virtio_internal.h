@@ -48,9 +48,6 @@ struct vdev_vq_priv {
 	uint16_t avail_shadow;   /* the latest avail->idx read */
 	uint16_t used_published; /* used->idx as last stored; behind used_idx during a
 				    vdev_vq_relchain_batch() burst */
-	/* The device's recorder, mirrored here so the chain walk's check costs no load
-	 * beyond the state it already has in hand (vdev_virtio_set_trace()). */
-	struct vdev_trace *trace;
 	/* This queue's share of vdev_virtio_stats (chains, used, descriptors), counted
 	 * here rather than in the device's so the per-chain path touches one struct;
 	 * vdev_virtio_get_stats() adds them up. */
@@ -87,13 +84,11 @@ static inline struct vdev_trace *vdev_virtio_trace(const struct virtio_base *bas
 	return base->priv->trace;
 }
 
-/* Attach (t) or detach (NULL) a recorder: the device's hooks and every queue's. The
- * recorder calls this through the device layer (src/devices/device_trace.c). */
+/* Attach (t) or detach (NULL) a recorder. The recorder calls this through the device
+ * layer (src/devices/device_trace.c). */
 static inline void vdev_virtio_set_trace(struct virtio_base *base, struct vdev_trace *t)
 {
 	base->priv->trace = t;
-	for (int i = 0; i < base->priv->nvq; i++)
-		base->priv->vq[i].trace = t;
 }
 
 /* The state of a transport bound over the PCI one (vhost), or NULL. */

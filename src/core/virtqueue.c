@@ -339,7 +339,7 @@ static inline int take_single(struct chain_walk *w, struct vdev_vq_priv *p,
 
 	desc_copy(&d, &p->desc[head]);
 	if ((d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) || d.len == 0 ||
-	    vdev_unlikely(p->trace != NULL))
+	    vdev_unlikely(vdev_virtio_trace(vq->base) != NULL))
 		return 0;
 	p->n_descriptors++;
 	writable = (d.flags & VRING_DESC_F_WRITE) != 0;
@@ -435,7 +435,7 @@ void vdev_vq_prefetch(struct virtio_vq_info *vq, uint16_t ahead)
 	void *hva;
 
 	if ((uint16_t)(p->avail_shadow - vq->last_avail) <= ahead ||
-	    vdev_unlikely(p->trace != NULL))
+	    vdev_unlikely(vdev_virtio_trace(vq->base) != NULL))
 		return;
 	head = le16toh(avail_ring(p)[(uint16_t)(vq->last_avail + ahead) & mask]);
 	if (head >= vq->qsize)
