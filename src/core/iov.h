@@ -18,6 +18,19 @@
 
 #include "vdev/virtio.h"
 
+/*
+ * Iovecs that hold every chain vq_getchain() accepts on a queue of `qsize` entries:
+ * up to qsize - 1 ring descriptors, the last of which may point at an indirect table
+ * of up to qsize entries, with a few to spare for buffers the host maps in pieces. A
+ * chain needing more still breaks the queue (H29). Devices size their chain arrays
+ * with it once, when they are created, never per request.
+ */
+#define VDEV_IOV_CHAIN_SLACK 16
+static inline int vdev_iov_chain_cap(uint32_t qsize)
+{
+	return 2 * (int)qsize + VDEV_IOV_CHAIN_SLACK;
+}
+
 /* Bytes described by iov[0..n). */
 static inline size_t vdev_iov_len(const struct iovec *iov, int n)
 {

@@ -81,6 +81,7 @@ int vdev_dev_enable_completions(struct vdev_dev *dev);
 void vdev_dev_fini(struct vdev_dev *dev);
 
 /* Validate a PCI layout from an embedder: mode known. Returns 0 or -EINVAL. */
-int vdev_dev_check_pci(const struct vdev_virtio_pci_config *pci);
+int vdev_dev_check_pci(const struct vdev_virtio_pci_config *pci, const char **field,
+		       const char **why);
 
 #endif

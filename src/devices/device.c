@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "devices/dev_internal.h"
+#include "transport/virtio_pci_internal.h"
 #include "trace/trace_hooks.h"
 #include "util/common.h"
 
@@ -74,12 +75,14 @@ int vdev_completions_fd(const struct vdev_completions *c)
 
 /* ---- the handle ---- */
 
-int vdev_dev_check_pci(const struct vdev_virtio_pci_config *pci)
+int vdev_dev_check_pci(const struct vdev_virtio_pci_config *pci, const char **field,
+		       const char **why)
 {
-	if (pci == NULL || (pci->mode != VDEV_PCI_LEGACY && pci->mode != VDEV_PCI_MODERN &&
-			    pci->mode != VDEV_PCI_TRANSITIONAL))
+	const char *f, *w;
+
+	if (pci == NULL)
 		return -EINVAL;
-	return 0;
+	return vdev_vpci_check_config(pci, field ? field : &f, why ? why : &w);
 }
 
 int vdev_dev_init(struct vdev_dev *dev, struct vmctx *ctx, const char *name,
@@ -89,7 +92,7 @@ int vdev_dev_init(struct vdev_dev *dev, struct vmctx *ctx, const char *name,
 	struct pci_vdev *fn;
 	int rc;
 
-	if (ctx == NULL || ops == NULL || vops == NULL || vdev_dev_check_pci(pci) < 0)
+	if (ctx == NULL || ops == NULL || vops == NULL || vdev_dev_check_pci(pci, NULL, NULL) < 0)
 		return -EINVAL;
 	dev->done.efd = -1;
 	if (pthread_mutex_init(&dev->lock, NULL) != 0)

@@ -367,6 +367,24 @@ static const struct {
 	{VIRTIO_TYPE_9P, VIRTIO_DEV_9P, 0x020000},
 };
 
+int vdev_vpci_check_config(const struct vdev_virtio_pci_config *cfg, const char **field,
+			   const char **why)
+{
+	if (cfg->mode != VDEV_PCI_LEGACY && cfg->mode != VDEV_PCI_MODERN &&
+	    cfg->mode != VDEV_PCI_TRANSITIONAL) {
+		*field = "pci.mode";
+		*why = "must be legacy, modern or transitional";
+		return -EINVAL;
+	}
+	/* Room for fields to come: a caller that sets it asks for what we do not know. */
+	if (!vdev_config_zero(cfg->reserved, sizeof(cfg->reserved))) {
+		*field = "pci.reserved";
+		*why = "must be zero";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 VDEV_EXPORT uint16_t vdev_virtio_pci_device_id(uint16_t virtio_type, enum vdev_pci_mode mode)
 {
 	if (mode == VDEV_PCI_MODERN)
@@ -395,6 +413,7 @@ VDEV_EXPORT int vdev_virtio_pci_init(struct virtio_base *base, uint16_t virtio_t
 	struct pci_vdev *dev;
 	uint16_t device_id;
 	uint32_t class_code;
+	const char *field, *why;
 	bool modern_only;
 	int rc;
 
@@ -404,9 +423,8 @@ VDEV_EXPORT int vdev_virtio_pci_init(struct virtio_base *base, uint16_t virtio_t
 		return -ENOMEM;
 	if (base->has_legacy || base->has_modern)
 		return -EINVAL;
-	/* Room for fields to come: a caller that sets it asks for what we do not know. */
-	if (!vdev_config_zero(cfg->reserved, sizeof(cfg->reserved))) {
-		vdev_virtio_log(base, VDEV_LOG_ERROR, "virtio-pci: pci.reserved: must be zero");
+	if (vdev_vpci_check_config(cfg, &field, &why) < 0) {
+		vdev_virtio_log(base, VDEV_LOG_ERROR, "virtio-pci: %s: %s", field, why);
 		return -EINVAL;
 	}
 	device_id = vdev_virtio_pci_device_id(virtio_type, cfg->mode);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "vdev/virtio.h"
+#include "vdev/virtio_pci.h"
 
 /* One register of a fixed block (the legacy header, the modern common config): each
  * is served only at its own offset and width (H11). */
@@ -25,6 +26,15 @@ const struct vdev_vpci_reg *vdev_vpci_find_reg(const struct vdev_vpci_reg *table
 
 /* BAR accesses without taking the device lock (the caller holds it). */
 uint64_t vdev_vpci_bar_read(struct virtio_base *base, int bar, uint64_t off, int size);
+/*
+ * Check an embedder's PCI layout: a known mode and zero reserved words. 0, or -EINVAL
+ * with *field and *why (string literals) saying what is wrong, for the caller's log
+ * line. vdev_virtio_pci_init() checks with it; device constructors call it (through
+ * vdev_dev_check_pci()) before they open anything.
+ */
+int vdev_vpci_check_config(const struct vdev_virtio_pci_config *cfg, const char **field,
+			   const char **why);
+
 void vdev_vpci_bar_write(struct virtio_base *base, int bar, uint64_t off, int size,
 			 uint64_t val);
 

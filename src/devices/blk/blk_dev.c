@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/iov.h"
 #include "core/vmctx.h"
 #include "devices/blk/blk_internal.h"
 #include "trace/trace_format.h"
@@ -47,7 +48,7 @@ struct blk_queue {
 	struct iovec *iov_pool;    /* nreqs * iov_cap */
 	struct vdev_blk_range *range_pool; /* nreqs * range_cap */
 	struct iovec *scratch;     /* n_scratch entries, for vq_getchain */
-	int n_scratch;             /* BLK_SCRATCH_IOV(qsize) */
+	int n_scratch;             /* vdev_iov_chain_cap(qsize) */
 	uint16_t *scratch_flags;
 };
 
@@ -382,6 +383,7 @@ static uint32_t or_default(uint32_t v, uint32_t def)
 static int check_config(struct vmctx *ctx, const char *name, const struct vdev_blk_config *given,
 			struct vdev_blk_config *cfg, struct blk_params *p)
 {
+	const char *field, *reason;
 	char why[VDEV_CONFIG_WHY_LEN];
 	int rc;
 
@@ -395,10 +397,8 @@ static int check_config(struct vmctx *ctx, const char *name, const struct vdev_b
 		vdev_ctx_log(ctx, VDEV_LOG_ERROR, name, "virtio-blk: size: %s", why);
 		return rc;
 	}
-	if (vdev_dev_check_pci(&cfg->pci) < 0)
-		return bad(ctx, name, "pci.mode", "must be legacy, modern or transitional");
-	if (!vdev_config_zero(cfg->pci.reserved, sizeof(cfg->pci.reserved)))
-		return bad(ctx, name, "pci.reserved", "must be zero");
+	if (vdev_dev_check_pci(&cfg->pci, &field, &reason) < 0)
+		return bad(ctx, name, field, reason);
 	if ((cfg->path == NULL || *cfg->path == '\0') == (cfg->backend == NULL))
 		return bad(ctx, name, "path", "exactly one of path and backend is required");
 	if (cfg->io_workers > VDEV_BLK_MAX_WORKERS)
@@ -504,7 +504,7 @@ static int setup_queue(struct blk_dev *b, int i, uint16_t qsize, int range_cap)
 	q->reqs = calloc(qsize, sizeof(*q->reqs));
 	q->iov_pool = calloc((size_t)qsize * (size_t)iov_cap, sizeof(*q->iov_pool));
 	q->range_pool = calloc((size_t)qsize * (size_t)range_cap, sizeof(*q->range_pool));
-	q->n_scratch = BLK_SCRATCH_IOV(qsize);
+	q->n_scratch = vdev_iov_chain_cap(qsize);
 	q->scratch = calloc((size_t)q->n_scratch, sizeof(*q->scratch));
 	q->scratch_flags = calloc((size_t)q->n_scratch, sizeof(*q->scratch_flags));
 	if (!q->reqs || !q->iov_pool || !q->range_pool || !q->scratch || !q->scratch_flags)

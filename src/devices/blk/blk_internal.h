@@ -85,10 +85,6 @@ bool blk_null_backend_is(const struct vdev_blk_backend *be);
 int blk_file_backend_open(const char *path, bool readonly, unsigned workers, bool no_inline,
 			  struct vdev_blk_backend *out);
 
-/* Iovecs one vq_getchain() may return, from the queue size: every chain the core
- * accepts (qsize - 1 ring descriptors ending in an indirect table of qsize) fits, with
- * room for buffers the host maps in pieces; a chain needing more breaks the queue (H29). */
-#define BLK_SCRATCH_IOV(qsize) (2 * (int)(qsize) + 16)
 /* Iovecs a request may carry beyond seg_max (header/status sharing, host fragments). */
 #define BLK_IOV_SLACK 16
 /* The most iovecs a backend request carries (seg_max at its largest, plus the slack). */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/iov.h"
 #include "core/vmctx.h"
 #include "devices/console/console_internal.h"
 #include "trace/trace_format.h"
@@ -261,6 +262,7 @@ static int con_check_config(struct vmctx *ctx, const char *name,
 			    const struct vdev_console_config *given, struct vdev_console_config *cfg,
 			    struct vdev_console_port_config *ports, uint32_t *max_ports)
 {
+	const char *field, *reason;
 	char why[VDEV_CONFIG_WHY_LEN];
 	uint32_t max;
 	int rc;
@@ -272,10 +274,8 @@ static int con_check_config(struct vmctx *ctx, const char *name,
 		return rc;
 	}
 	max = cfg->max_nr_ports;
-	if (vdev_dev_check_pci(&cfg->pci) < 0)
-		CON_BAD(ctx, name, "console: pci.mode %d unknown", (int)cfg->pci.mode);
-	if (!vdev_config_zero(cfg->pci.reserved, sizeof(cfg->pci.reserved)))
-		CON_BAD(ctx, name, "console: pci.reserved: must be zero");
+	if (vdev_dev_check_pci(&cfg->pci, &field, &reason) < 0)
+		CON_BAD(ctx, name, "console: %s: %s", field, reason);
 	if (cfg->qsize != 0 && (!vdev_is_pow2(cfg->qsize) || cfg->qsize > VDEV_VQ_MAX_SIZE))
 		CON_BAD(ctx, name, "console: qsize %u is not a power of two <= %d", cfg->qsize,
 			VDEV_VQ_MAX_SIZE);
@@ -315,7 +315,7 @@ static int con_alloc(struct con_dev **out, uint32_t max_ports, bool multiport, u
 	 * iovec array, and a held chain must not be walked again (the guest may have
 	 * rewritten its descriptors). So the arrays are sized from the queue, once, here.
 	 */
-	c->iov_cap = CON_IOV_CAP(qsize);
+	c->iov_cap = vdev_iov_chain_cap(qsize);
 	c->iov = calloc((size_t)c->iov_cap, sizeof(*c->iov));
 	c->iov_flags = calloc((size_t)c->iov_cap, sizeof(*c->iov_flags));
 	if (c->queues == NULL || c->ports == NULL || c->iov == NULL || c->iov_flags == NULL) {

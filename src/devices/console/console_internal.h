@@ -65,15 +65,6 @@ _Static_assert(sizeof(struct con_wire_resize) == 4, "resize payload is 4 bytes")
 
 /* ---- device ---- */
 
-/*
- * Iovecs per chain, from the queue size: every chain the core accepts (up to qsize - 1
- * ring descriptors, the last of which may point at an indirect table of up to qsize
- * entries) fits, with room for a few buffers the host maps in pieces. Only a chain
- * whose buffers the host splits into more pieces than that breaks the queue (H29).
- * The arrays are allocated with the device, never per request.
- */
-#define CON_IOV_SLACK 16
-#define CON_IOV_CAP(qsize) (2 * (int)(qsize) + CON_IOV_SLACK)
 #define CON_DEFAULT_QSIZE 128
 #define CON_EMERG_BUF 64
 
@@ -139,7 +130,7 @@ struct con_dev {
 
 	/* Chain scratch for the receive and control queues, used within one call and
 	 * never across a call into another queue's processing; iov_cap entries each. */
-	int iov_cap;             /* CON_IOV_CAP(queue size) */
+	int iov_cap;             /* vdev_iov_chain_cap(queue size) */
 	struct iovec *iov;
 	uint16_t *iov_flags;     /* also the transmit chains' flags (not kept) */
 };

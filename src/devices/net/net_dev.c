@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/iov.h"
 #include "core/vmctx.h"
 #include "devices/net/net_internal.h"
 #include "trace/trace_format.h"
@@ -303,6 +304,7 @@ static int check_backend(struct vmctx *ctx, const char *name, const struct vdev_
 static int check_config(struct vmctx *ctx, const char *name, const struct vdev_net_config *given,
 			struct vdev_net_config *cfg)
 {
+	const char *field, *reason;
 	char why[VDEV_CONFIG_WHY_LEN];
 	int rc = vdev_config_take(cfg, sizeof(*cfg), given, NET_CONFIG_V1, "vdev_net_config",
 				  why, sizeof(why));
@@ -311,10 +313,8 @@ static int check_config(struct vmctx *ctx, const char *name, const struct vdev_n
 		vdev_ctx_log(ctx, VDEV_LOG_ERROR, name, "virtio-net: size: %s", why);
 		return rc;
 	}
-	if (vdev_dev_check_pci(&cfg->pci) < 0)
-		BAD_ARG(ctx, name, "virtio-net: pci.mode: %d is not a known mode", (int)cfg->pci.mode);
-	if (!vdev_config_zero(cfg->pci.reserved, sizeof(cfg->pci.reserved)))
-		BAD_ARG(ctx, name, "virtio-net: pci.reserved: must be zero");
+	if (vdev_dev_check_pci(&cfg->pci, &field, &reason) < 0)
+		BAD_ARG(ctx, name, "virtio-net: %s: %s", field, reason);
 	if (cfg->mac[0] & 1)
 		BAD_ARG(ctx, name, "virtio-net: mac: a multicast address cannot be a device's own");
 	if (cfg->mtu != 0 && cfg->mtu < 68)
@@ -391,7 +391,7 @@ static uint64_t offered_features(const struct vdev_net_config *cfg,
 static int alloc_queues(struct net_dev *n, uint16_t qsize)
 {
 	/* Sized from the queue, once: every legal chain is taken whole (H29). */
-	n->iov_cap = NET_IOV_CAP(qsize);
+	n->iov_cap = vdev_iov_chain_cap(qsize);
 	n->iov = calloc((size_t)n->iov_cap, sizeof(*n->iov));
 	n->wiov = calloc((size_t)n->iov_cap, sizeof(*n->wiov));
 	n->iov_flags = calloc((size_t)n->iov_cap, sizeof(*n->iov_flags));

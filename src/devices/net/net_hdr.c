@@ -118,11 +118,21 @@ bool net_hdr_fit_rx(const struct net_dev *n, struct vdev_net_hdr *hdr, uint8_t *
 	return true;
 }
 
-ssize_t net_flatten(const struct iovec *iov, int iovcnt, uint8_t *flat)
+int net_be_send_iov(struct iovec v[NET_BE_IOV + 1], void *wire, size_t wire_len,
+		    const struct iovec *iov, int iovcnt, uint8_t *flat)
 {
-	size_t len = vdev_iov_len(iov, iovcnt);
+	v[0] = (struct iovec){wire, wire_len};
+	if (iovcnt < 0)
+		return -EINVAL;
+	if (iovcnt > NET_BE_IOV) {
+		/* One system call takes only so many buffers: send a copy in one. */
+		size_t len = vdev_iov_len(iov, iovcnt);
 
-	if (len > VDEV_NET_MAX_FRAME)
-		return -EMSGSIZE;
-	return (ssize_t)vdev_iov_to_buf(iov, iovcnt, 0, flat, len);
+		if (len > VDEV_NET_MAX_FRAME)
+			return -EMSGSIZE;
+		v[1] = (struct iovec){flat, vdev_iov_to_buf(iov, iovcnt, 0, flat, len)};
+		return 2;
+	}
+	memcpy(v + 1, iov, sizeof(*iov) * (size_t)iovcnt);
+	return iovcnt + 1;
 }

@@ -16,14 +16,6 @@
  * delivery copies header and frame to the guest in one go (a few wide stores rather
  * than one store per header field into a cache line the driver owns). */
 #define NET_RX_HEADROOM 16
-/*
- * Iovecs one chain may use, from the queue size: every chain the core accepts (up to
- * qsize - 1 ring descriptors ending in an indirect table of qsize entries) fits, with
- * a few to spare for buffers the host maps in pieces. A chain needing more still breaks
- * the queue (H29). Allocated with the device, never per frame.
- */
-#define NET_IOV_SLACK 16
-#define NET_IOV_CAP(qsize) (2 * (int)(qsize) + NET_IOV_SLACK)
 /* Buffers the built-in backends hand to one sendmsg/writev; a frame in more is
  * gathered into the backend's own frame buffer first (below Linux's IOV_MAX). */
 #define NET_BE_IOV 128
@@ -135,15 +127,21 @@ struct net_dev {
 	/* Chain scratch, iov_cap entries each: the receive and control paths' iovecs, the
 	 * writable part of a receive chain, and every path's flags. Used within one call
 	 * under the device lock, never kept. */
-	int iov_cap;             /* NET_IOV_CAP(queue size) */
+	int iov_cap;             /* vdev_iov_chain_cap(queue size) */
 	struct iovec *iov;
 	struct iovec *wiov;
 	uint16_t *iov_flags;
 };
 
-/* Gather a frame in iov[0, iovcnt) into flat (VDEV_NET_MAX_FRAME bytes) when it has more
- * than NET_BE_IOV buffers; returns its length, or -EMSGSIZE when it is longer (net_hdr.c). */
-ssize_t net_flatten(const struct iovec *iov, int iovcnt, uint8_t *flat);
+/*
+ * What a built-in backend hands one sendmsg/writev for a frame (net_hdr.c): v[0] is the
+ * wire header (wire, wire_len), then the frame's iov[0, iovcnt), or, when the frame has
+ * more than NET_BE_IOV buffers, one buffer holding a copy of it in flat
+ * (VDEV_NET_MAX_FRAME bytes). Returns the number of entries of v used, -EINVAL for a
+ * negative iovcnt, or -EMSGSIZE for a frame longer than flat.
+ */
+int net_be_send_iov(struct iovec v[NET_BE_IOV + 1], void *wire, size_t wire_len,
+		    const struct iovec *iov, int iovcnt, uint8_t *flat);
 
 static inline bool net_has(const struct net_dev *n, uint64_t f)
 {

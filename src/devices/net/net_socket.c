@@ -60,24 +60,14 @@ static int sock_send(void *opaque, unsigned int q, const struct vdev_net_hdr *hd
 	uint8_t wire[SOCK_HDR];
 	struct iovec v[NET_BE_IOV + 1];
 	struct msghdr msg = {.msg_iov = v};
+	int nv;
 
 	(void)q;
-	if (iovcnt < 0)
-		return -EINVAL;
-	if (iovcnt > NET_BE_IOV) {
-		/* One system call takes only so many buffers: send a copy in one. */
-		ssize_t len = net_flatten(iov, iovcnt, s->flat);
-
-		if (len < 0)
-			return (int)len;
-		v[1] = (struct iovec){s->flat, (size_t)len};
-		iov = &v[1];
-		iovcnt = 1;
-	}
 	net_hdr_encode(hdr, 0, wire);
-	v[0] = (struct iovec){wire, sizeof(wire)};
-	memcpy(v + 1, iov, sizeof(*iov) * (size_t)iovcnt);
-	msg.msg_iovlen = (size_t)iovcnt + 1;
+	nv = net_be_send_iov(v, wire, sizeof(wire), iov, iovcnt, s->flat);
+	if (nv < 0)
+		return nv;
+	msg.msg_iovlen = (size_t)nv;
 	if (sendmsg(s->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		return errno == EWOULDBLOCK || errno == ENOBUFS ? -EAGAIN : -errno;
 	return 0;

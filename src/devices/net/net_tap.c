@@ -61,23 +61,15 @@ static int tap_send(void *opaque, unsigned int q, const struct vdev_net_hdr *hdr
 	struct tap_be *t = opaque;
 	uint8_t wire[TAP_HDR];
 	struct iovec v[NET_BE_IOV + 1];
+	int nv;
 
-	if (q >= t->n || iovcnt < 0)
+	if (q >= t->n)
 		return -EINVAL;
-	if (iovcnt > NET_BE_IOV) {
-		/* One system call takes only so many buffers: send a copy in one. */
-		ssize_t len = net_flatten(iov, iovcnt, t->flat);
-
-		if (len < 0)
-			return (int)len;
-		v[1] = (struct iovec){t->flat, (size_t)len};
-		iov = &v[1];
-		iovcnt = 1;
-	}
 	net_hdr_encode(hdr, 0, wire);
-	v[0] = (struct iovec){wire, sizeof(wire)};
-	memcpy(v + 1, iov, sizeof(*iov) * (size_t)iovcnt);
-	if (writev(t->fds[q], v, iovcnt + 1) < 0)
+	nv = net_be_send_iov(v, wire, sizeof(wire), iov, iovcnt, t->flat);
+	if (nv < 0)
+		return nv;
+	if (writev(t->fds[q], v, nv) < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return 0;
 }

@@ -179,6 +179,7 @@ static int check_config(struct vmctx *ctx, const char *devname,
 			const struct vdev_rng_config *given, struct vdev_rng_config *c,
 			struct vdev_dev **out)
 {
+	const char *field, *reason;
 	char why[VDEV_CONFIG_WHY_LEN];
 	int rc;
 
@@ -192,10 +193,8 @@ static int check_config(struct vmctx *ctx, const char *devname,
 		vdev_ctx_log(ctx, VDEV_LOG_ERROR, devname, "rng: size: %s", why);
 		return rc;
 	}
-	if (vdev_dev_check_pci(&c->pci) < 0)
-		REFUSE("pci.mode: %d is not legacy, modern or transitional", (int)c->pci.mode);
-	if (!vdev_config_zero(c->pci.reserved, sizeof(c->pci.reserved)))
-		REFUSE("pci.reserved: must be zero");
+	if (vdev_dev_check_pci(&c->pci, &field, &reason) < 0)
+		REFUSE("%s: %s", field, reason);
 	rc = check_source(ctx, devname, c);
 	return rc < 0 ? rc : check_limits(ctx, devname, c);
 }
